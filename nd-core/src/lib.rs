@@ -1,0 +1,6 @@
+//! Executor logic that needs no kernel API, compiled into the module by path and tested here.
+#![no_std]
+
+pub mod conn_hash;
+pub mod sched_wrr;
+pub mod tcp_state;
