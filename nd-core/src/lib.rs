@@ -2,5 +2,6 @@
 #![no_std]
 
 pub mod conn_hash;
+pub mod headers;
 pub mod sched_wrr;
 pub mod tcp_state;

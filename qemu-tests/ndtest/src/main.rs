@@ -1,1 +1,260 @@
-fn main() {}
+use clap::{CommandFactory, Parser, Subcommand};
+use ndtest::connect::{self, ConnectOptions};
+use ndtest::greeting::valid_server_name;
+use ndtest::hold::{self, HoldOptions};
+use ndtest::serve::{ServeOptions, Server};
+use ndtest::wait_port::wait_for_port;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Traffic tool for the load balancer tests.
+#[derive(Parser)]
+#[command(name = "ndtest", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// TCP server: greets each connection with
+    /// "NAME <peer_ip>:<peer_port> <local_ip>:<local_port>", then echoes
+    /// until EOF. Prints "listening ADDR:PORT" once bound; exits 0 on SIGTERM.
+    Serve {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: SocketAddr,
+        /// Server name sent in the greeting (no whitespace).
+        #[arg(long, value_parser = parse_server_name)]
+        name: String,
+        /// Delay before the greeting, to act as a slow server.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        delay_ms: u64,
+    },
+    /// Opens short connections (greeting, echo, close) and prints a JSON
+    /// report; exits 0 whatever the outcome.
+    Connect {
+        #[arg(long, value_name = "ADDR:PORT")]
+        to: SocketAddr,
+        #[arg(long, value_name = "N")]
+        count: u32,
+        /// Most connections open at once.
+        #[arg(long, value_name = "K", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        parallel: u32,
+        /// Limit for the handshake and for each read or write.
+        #[arg(long, value_name = "T", default_value_t = 3000,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        timeout_ms: u64,
+        /// Connection i (from 0) uses source port P+i.
+        #[arg(long, value_name = "P")]
+        source_ports_from: Option<u16>,
+    },
+    /// Opens long-lived connections, sends a numbered chunk on each every
+    /// interval for the given time, checks the echo, and prints a JSON report.
+    Hold {
+        #[arg(long, value_name = "ADDR:PORT")]
+        to: SocketAddr,
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        conns: u32,
+        /// How long traffic runs once the connections are established.
+        #[arg(long, value_name = "S")]
+        seconds: u64,
+        #[arg(long, value_name = "I", default_value_t = 200,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval_ms: u64,
+        /// Limit for the handshake and for each read or write.
+        #[arg(long, value_name = "T", default_value_t = 5000,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        timeout_ms: u64,
+        /// Created once every connection attempt has finished, before traffic
+        /// starts; holds "established=K conns=N".
+        #[arg(long, value_name = "PATH")]
+        ready_file: Option<PathBuf>,
+    },
+    /// Runs the QEMU suite's scenarios (inside the test VM).
+    Suite {
+        /// Comma-separated scenario names; all when empty.
+        #[arg(long, default_value = "")]
+        only: String,
+    },
+    /// Runs a command as another user, without capabilities.
+    RunAs {
+        #[arg(long)]
+        uid: u32,
+        #[arg(required = true, trailing_var_arg = true)]
+        command: Vec<String>,
+    },
+    /// Retries connecting until it succeeds (exit 0) or times out (exit 1).
+    WaitPort {
+        #[arg(long, value_name = "ADDR:PORT")]
+        to: SocketAddr,
+        #[arg(long, value_name = "T", default_value_t = 10000)]
+        timeout_ms: u64,
+    },
+}
+
+fn parse_server_name(name: &str) -> Result<String, String> {
+    if valid_server_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err("must be non-empty and without whitespace".to_owned())
+    }
+}
+
+fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    raise_open_file_limit();
+    match command {
+        Command::Serve {
+            listen,
+            name,
+            delay_ms,
+        } => serve(ServeOptions {
+            listen,
+            name,
+            greeting_delay: Duration::from_millis(delay_ms),
+        }),
+        Command::Connect {
+            to,
+            count,
+            parallel,
+            timeout_ms,
+            source_ports_from,
+        } => {
+            if let Some(first) = source_ports_from {
+                if !connect::source_ports_fit(first, count) {
+                    Cli::command()
+                        .error(
+                            clap::error::ErrorKind::ValueValidation,
+                            "--source-ports-from plus --count runs past port 65535",
+                        )
+                        .exit();
+                }
+            }
+            let report = connect::run(&ConnectOptions {
+                to,
+                count,
+                parallel,
+                timeout: Duration::from_millis(timeout_ms),
+                source_ports_from,
+            });
+            println!("{}", report.to_json());
+            ExitCode::SUCCESS
+        }
+        Command::Hold {
+            to,
+            conns,
+            seconds,
+            interval_ms,
+            timeout_ms,
+            ready_file,
+        } => {
+            let report = hold::run(&HoldOptions {
+                to,
+                conns,
+                duration: Duration::from_secs(seconds),
+                interval: Duration::from_millis(interval_ms),
+                timeout: Duration::from_millis(timeout_ms),
+                ready_file,
+            });
+            println!("{}", report.to_json());
+            ExitCode::SUCCESS
+        }
+        Command::Suite { only } => {
+            if let Some(unknown) = only
+                .split(',')
+                .find(|n| !n.is_empty() && !ndtest::suite::names().any(|k| k == *n))
+            {
+                eprintln!("ndtest suite: no scenario named {unknown}");
+                return ExitCode::from(2);
+            }
+            if ndtest::suite::run(&only) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::RunAs { uid, command } => run_as(uid, &command),
+        Command::WaitPort { to, timeout_ms } => {
+            if wait_for_port(to, Duration::from_millis(timeout_ms)) {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("ndtest wait-port: {to} not accepting after {timeout_ms} ms");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn serve(options: ServeOptions) -> ExitCode {
+    exit_zero_on_sigterm();
+    let server = match Server::bind(&options) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("ndtest serve: cannot listen on {}: {error}", options.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.local_addr() {
+        // Tells a caller that asked for port 0 which port it got.
+        Ok(addr) => println!("listening {addr}"),
+        Err(error) => {
+            eprintln!("ndtest serve: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let error = server.run();
+    eprintln!("ndtest serve: accept failed: {error}");
+    ExitCode::FAILURE
+}
+
+/// Drops to `uid` (and its group) and executes `command`; returns only on failure.
+fn run_as(uid: u32, command: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setgid and setuid only change this process's credentials.
+    let dropped = unsafe { libc::setgid(uid) == 0 && libc::setuid(uid) == 0 };
+    if !dropped {
+        eprintln!(
+            "ndtest run-as: cannot become uid {uid}: {}",
+            std::io::Error::last_os_error()
+        );
+        return ExitCode::FAILURE;
+    }
+    let error = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .exec();
+    eprintln!("ndtest run-as: {}: {error}", command[0]);
+    ExitCode::FAILURE
+}
+
+/// Test scripts stop servers with SIGTERM and treat that as a normal end.
+fn exit_zero_on_sigterm() {
+    extern "C" fn exit_zero(_signal: libc::c_int) {
+        // Only async-signal-safe calls are allowed here.
+        unsafe { libc::_exit(0) }
+    }
+    let handler: extern "C" fn(libc::c_int) = exit_zero;
+    // SAFETY: installs a handler that only calls _exit.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+    }
+}
+
+/// Hundreds of connections need more descriptors than the usual soft limit
+/// of 1024; the hard limit is as far as an unprivileged raise can go.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: both calls only read or write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The Executor of one network namespace: its services, connection table, timeouts and
+//! counters, and the packet path that dispatches new connections and forwards the rest.
+
+use crate::clock;
+use crate::conn::{ConnTable, InsertError, Lifetimes, Target};
+use crate::conn_hash::ConnKey;
+use crate::headers::{self, IPPROTO_ICMP, IPPROTO_TCP, IPV4_MIN_LEN, TCP_MIN_LEN};
+use crate::netns::{NetRef, PernetState};
+use crate::nf_hook::{self, Hook};
+use crate::rcu::{self, RcuArc};
+use crate::service::{Port, Services, Vip};
+use crate::skb::{Skb, Verdict};
+use crate::stats::Drops;
+use crate::tcp_state::{TcpFlags, TcpState, Timeouts};
+use crate::timer::{Timer, TimerHandler};
+use crate::xmit_dr::{self, Outcome};
+use core::pin::Pin;
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::prelude::*;
+use kernel::sync::{new_mutex, Arc, Mutex};
+
+/// Early in PRE_ROUTING: after defragmentation, before conntrack and the routing decision.
+const HOOK_PRIORITY: i32 = crate::bindings::NF_IP_PRI_CONNTRACK_DEFRAG + 1;
+/// The expiry timer runs ten times a second, each run over a tenth of the table.
+const EXPIRY_RUNS_PER_SECOND: u32 = 10;
+
+/// State timeouts in seconds, settable at run time.
+pub(crate) struct StateTimeouts {
+    secs: [AtomicU32; 4],
+    jiffies_per_sec: u64,
+}
+
+fn slot(state: TcpState) -> usize {
+    match state {
+        TcpState::SynSent => 0,
+        TcpState::Established => 1,
+        TcpState::FinWait => 2,
+        TcpState::Closed => 3,
+    }
+}
+
+impl StateTimeouts {
+    fn new() -> Self {
+        let d = Timeouts::DEFAULT;
+        StateTimeouts {
+            secs: [
+                AtomicU32::new(d.syn),
+                AtomicU32::new(d.established),
+                AtomicU32::new(d.fin),
+                AtomicU32::new(d.close),
+            ],
+            jiffies_per_sec: clock::secs_to_jiffies(1),
+        }
+    }
+
+    pub(crate) fn get(&self) -> Timeouts {
+        let s = |state| self.secs[slot(state)].load(Ordering::Relaxed);
+        Timeouts {
+            syn: s(TcpState::SynSent),
+            established: s(TcpState::Established),
+            fin: s(TcpState::FinWait),
+            close: s(TcpState::Closed),
+        }
+    }
+
+    pub(crate) fn set(&self, t: Timeouts) {
+        for (state, secs) in [
+            (TcpState::SynSent, t.syn),
+            (TcpState::Established, t.established),
+            (TcpState::FinWait, t.fin),
+            (TcpState::Closed, t.close),
+        ] {
+            self.secs[slot(state)].store(secs, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Lifetimes for StateTimeouts {
+    fn lifetime(&self, state: TcpState) -> u64 {
+        u64::from(self.secs[slot(state)].load(Ordering::Relaxed)) * self.jiffies_per_sec
+    }
+}
+
+/// The Executor of one namespace.
+pub(crate) struct Executor {
+    pub(crate) services: RcuArc<Services>,
+    pub(crate) conns: Pin<KBox<ConnTable>>,
+    pub(crate) timeouts: StateTimeouts,
+    pub(crate) drops: Drops,
+    /// Serialises configuration changes.
+    pub(crate) admin: Pin<KBox<Mutex<()>>>,
+}
+
+/// What a namespace holds: the hook and timer go first, so that nothing runs the Executor
+/// by the time it is dropped.
+pub(crate) struct NetExecutor {
+    _hook: nf_hook::Registration<Executor>,
+    _expiry: Pin<KBox<Timer<Executor>>>,
+    pub(crate) executor: Arc<Executor>,
+}
+
+impl PernetState for NetExecutor {
+    fn new(net: NetRef) -> Result<Self> {
+        let executor = Arc::new(
+            Executor {
+                services: RcuArc::new(Arc::new(Services::default(), GFP_KERNEL)?),
+                conns: ConnTable::new(clock::random_u32())?,
+                timeouts: StateTimeouts::new(),
+                drops: Drops::default(),
+                admin: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
+            },
+            GFP_KERNEL,
+        )?;
+        let expiry = Timer::new(executor.clone())?;
+        expiry.start(Executor::expiry_period());
+        let hook = nf_hook::Registration::pre_routing(net, HOOK_PRIORITY, executor.clone())?;
+        Ok(NetExecutor {
+            _hook: hook,
+            _expiry: expiry,
+            executor,
+        })
+    }
+}
+
+impl Executor {
+    fn expiry_period() -> u64 {
+        clock::msecs_to_jiffies(1000 / EXPIRY_RUNS_PER_SECOND).max(1)
+    }
+
+    /// Publishes `next` and ends the connections of the servers, ports and addresses it no
+    /// longer has, keeping their counts in the totals of what remains.
+    pub(crate) fn publish(&self, next: Arc<Services>) {
+        let now = next.clone();
+        let old = self.services.replace(next);
+        // From here on no reader can add a connection to a server that `now` lacks.
+        for vip in old.vips.iter() {
+            let kept_vip = now.vip(vip.addr);
+            for port in vip.ports.iter() {
+                let kept_port = kept_vip.and_then(|v| v.port(port.port));
+                if let (Some(kept_vip), None) = (kept_vip, kept_port) {
+                    kept_vip.stats.retired.absorb(&port.totals());
+                }
+                for s in port.servers.iter() {
+                    let kept = kept_port.is_some_and(|p| {
+                        p.servers.iter().any(|k| Arc::ptr_eq(&k.server, &s.server))
+                    });
+                    if kept {
+                        continue;
+                    }
+                    let (vip_addr, port_no) = (vip.addr, port.port);
+                    self.conns.remove_where(|key, server| {
+                        key.vip == vip_addr && key.port == port_no && Arc::ptr_eq(server, &s.server)
+                    });
+                    if let Some(p) = kept_port {
+                        p.stats.retired.absorb(&s.server.stats.totals());
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl TimerHandler for Executor {
+    fn fire(&self) -> Option<u64> {
+        let stripes = crate::conn::STRIPES.div_ceil(EXPIRY_RUNS_PER_SECOND as usize);
+        self.conns.expire_some(clock::now(), stripes);
+        Some(Executor::expiry_period())
+    }
+}
+
+impl Hook for Executor {
+    fn hook(&self, net: NetRef, mut skb: Skb<'_>) -> Verdict {
+        if !skb.is_for_host() {
+            return skb.accept();
+        }
+        let Some(ip) = skb
+            .network_bytes(IPV4_MIN_LEN)
+            .and_then(|b| headers::parse_ipv4(b).ok())
+        else {
+            // The stack validated the IP header before PRE_ROUTING; leave oddities to it.
+            return skb.accept();
+        };
+        let guard = rcu::read_lock();
+        let services = self.services.read(&guard);
+        let Some(vip) = services.vip(ip.daddr) else {
+            return skb.accept();
+        };
+        match ip.protocol {
+            IPPROTO_TCP => {}
+            // The host answers pings to its cluster addresses itself.
+            IPPROTO_ICMP => return skb.accept(),
+            _ => {
+                vip.stats.drop_filtered.inc();
+                self.drops.filtered.inc();
+                return skb.drop_packet();
+            }
+        }
+        if ip.is_fragment {
+            self.drops.malformed.inc();
+            return skb.drop_packet();
+        }
+        let Some(tcp) = skb
+            .network_bytes(ip.header_len + TCP_MIN_LEN)
+            .and_then(|b| headers::parse_tcp(&b[ip.header_len..]).ok())
+        else {
+            self.drops.malformed.inc();
+            return skb.drop_packet();
+        };
+        let Some(port) = vip.port(tcp.dport) else {
+            vip.stats.drop_filtered.inc();
+            self.drops.filtered.inc();
+            return skb.drop_packet();
+        };
+        let key = ConnKey {
+            client: ip.saddr,
+            vip: ip.daddr,
+            client_port: tcp.sport,
+            port: tcp.dport,
+        };
+        let flags = TcpFlags::from_header_byte(tcp.flags);
+        let bytes = skb.len();
+        let now = clock::now();
+        let target = match self.conns.track(&key, flags, bytes, now, &self.timeouts) {
+            Some(target) => target,
+            None if flags.is_connection_request() => {
+                match self.open(vip, port, key, bytes, now) {
+                    Some(target) => target,
+                    None => return skb.drop_packet(),
+                }
+            }
+            None => {
+                self.drops.no_connection.inc();
+                return skb.drop_packet();
+            }
+        };
+        drop(guard);
+        self.forward(net, skb, target)
+    }
+}
+
+impl Executor {
+    /// Schedules a new connection and enters it in the table.
+    fn open(&self, vip: &Vip, port: &Port, key: ConnKey, bytes: u32, now: u64) -> Option<Target> {
+        let Some(server) = port.schedule() else {
+            port.stats.drop_no_server.inc();
+            vip.stats.drop_no_server.inc();
+            self.drops.no_server.inc();
+            return None;
+        };
+        match self.conns.insert(key, server, bytes, now, &self.timeouts) {
+            Ok(target) => Some(target),
+            Err(InsertError::Full) => {
+                port.stats.drop_table_full.inc();
+                vip.stats.drop_table_full.inc();
+                self.drops.table_full.inc();
+                None
+            }
+            Err(InsertError::NoMemory) => {
+                self.drops.no_memory.inc();
+                None
+            }
+        }
+    }
+
+    fn forward(&self, net: NetRef, skb: Skb<'_>, target: Target) -> Verdict {
+        let (verdict, outcome) = xmit_dr::send(net, skb, target.addr, target.mac);
+        if outcome == Outcome::NoRoute {
+            self.drops.no_route.inc();
+        }
+        verdict
+    }
+}

@@ -1,0 +1,179 @@
+//! Command-line value parsers: syntax and the ranges the protocol allows, checked before
+//! anything is sent so that mistakes get a precise message and exit status 2.
+
+use std::net::Ipv4Addr;
+
+use nd_netlink_proto::family::{MAX_CONN_LIMIT, MAX_TIMEOUT_SECS, MAX_WEIGHT};
+use ndadm::model::{MacAddr, Service, WeightEntry};
+
+/// A unicast IPv4 address (a VIP or a server).
+pub fn address(s: &str) -> Result<Ipv4Addr, String> {
+    let addr: Ipv4Addr = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not an IPv4 address"))?;
+    unicast(addr)
+}
+
+fn unicast(addr: Ipv4Addr) -> Result<Ipv4Addr, String> {
+    if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
+        return Err(format!("{addr} is not a unicast address"));
+    }
+    Ok(addr)
+}
+
+/// `VIP:PORT` with a unicast VIP and a port from 1 to 65535.
+pub fn service(s: &str) -> Result<Service, String> {
+    let service: Service = s.parse().map_err(|e| format!("{e}"))?;
+    unicast(service.vip)?;
+    if service.port == 0 {
+        return Err("port 0 is not a port (1 to 65535)".into());
+    }
+    Ok(service)
+}
+
+/// A weight from 0 (quiesced) to `MAX_WEIGHT`.
+pub fn weight(s: &str) -> Result<u32, String> {
+    let weight: u32 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a weight (0 to {MAX_WEIGHT})"))?;
+    if weight > MAX_WEIGHT {
+        return Err(format!(
+            "weight {weight} is above the maximum, {MAX_WEIGHT}"
+        ));
+    }
+    Ok(weight)
+}
+
+/// A unicast MAC address.
+pub fn mac(s: &str) -> Result<MacAddr, String> {
+    let mac: MacAddr = s.parse().map_err(|e| format!("{e}"))?;
+    if !mac.is_unicast() {
+        return Err(format!("{mac} is not a unicast MAC address"));
+    }
+    Ok(mac)
+}
+
+/// `SERVER=WEIGHT`.
+pub fn weight_entry(s: &str) -> Result<WeightEntry, String> {
+    let (server, weight_text) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVER=WEIGHT, e.g. 192.168.1.10=5, got '{s}'"))?;
+    Ok(WeightEntry {
+        server: address(server)?,
+        weight: weight(weight_text)?,
+    })
+}
+
+/// A state timeout in seconds, from 1 to `MAX_TIMEOUT_SECS`.
+pub fn timeout(s: &str) -> Result<u32, String> {
+    bounded(s, "timeout", 1, MAX_TIMEOUT_SECS)
+}
+
+/// A connection table bound, from 1 to `MAX_CONN_LIMIT`.
+pub fn conn_limit(s: &str) -> Result<u32, String> {
+    bounded(s, "connection limit", 1, MAX_CONN_LIMIT)
+}
+
+fn bounded(s: &str, what: &str, min: u32, max: u32) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(format!("'{s}' is not a valid {what} ({min} to {max})")),
+    }
+}
+
+/// The first server named twice in `entries`.
+pub fn duplicate_server(entries: &[WeightEntry]) -> Option<Ipv4Addr> {
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .iter()
+        .map(|entry| entry.server)
+        .find(|server| !seen.insert(*server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_must_be_unicast_ipv4() {
+        assert_eq!(address("10.0.0.1"), Ok(Ipv4Addr::new(10, 0, 0, 1)));
+        assert!(address("10.0.0.256")
+            .unwrap_err()
+            .contains("not an IPv4 address"));
+        assert!(address("::1").is_err());
+        for group in ["0.0.0.0", "255.255.255.255", "224.0.0.1"] {
+            assert!(
+                address(group).unwrap_err().contains("not a unicast"),
+                "{group}"
+            );
+        }
+    }
+
+    #[test]
+    fn services_need_a_nonzero_port_in_range() {
+        assert_eq!(
+            service("10.0.0.1:443"),
+            Ok(Service::new(Ipv4Addr::new(10, 0, 0, 1), 443))
+        );
+        assert!(service("10.0.0.1:0").unwrap_err().contains("port 0"));
+        assert!(service("10.0.0.1:70000")
+            .unwrap_err()
+            .contains("not a port"));
+        assert!(service("10.0.0.1").unwrap_err().contains("VIP:PORT"));
+        assert!(service("0.0.0.0:80").unwrap_err().contains("unicast"));
+    }
+
+    #[test]
+    fn weights_stop_at_the_protocol_maximum() {
+        assert_eq!(weight("0"), Ok(0));
+        assert_eq!(weight("65535"), Ok(MAX_WEIGHT));
+        assert!(weight("65536").unwrap_err().contains("above the maximum"));
+        assert!(weight("-1").unwrap_err().contains("not a weight"));
+    }
+
+    #[test]
+    fn macs_must_be_unicast() {
+        assert_eq!(mac("02:00:00:00:00:01"), Ok(MacAddr([2, 0, 0, 0, 0, 1])));
+        assert!(mac("ff:ff:ff:ff:ff:ff").unwrap_err().contains("unicast"));
+        assert!(mac("02:00:00:00:00").unwrap_err().contains("not a MAC"));
+    }
+
+    #[test]
+    fn weight_entries_are_server_equals_weight() {
+        assert_eq!(
+            weight_entry("192.168.1.10=7"),
+            Ok(WeightEntry {
+                server: Ipv4Addr::new(192, 168, 1, 10),
+                weight: 7
+            })
+        );
+        assert!(weight_entry("192.168.1.10")
+            .unwrap_err()
+            .contains("SERVER=WEIGHT"));
+        assert!(weight_entry("192.168.1.10=70000")
+            .unwrap_err()
+            .contains("maximum"));
+    }
+
+    #[test]
+    fn timeouts_and_limits_have_bounds() {
+        assert_eq!(timeout("60"), Ok(60));
+        assert!(timeout("0").is_err());
+        assert!(timeout(&(MAX_TIMEOUT_SECS + 1).to_string()).is_err());
+        assert_eq!(conn_limit(&MAX_CONN_LIMIT.to_string()), Ok(MAX_CONN_LIMIT));
+        assert!(conn_limit("0").is_err());
+    }
+
+    #[test]
+    fn finds_a_server_named_twice() {
+        let entry = |last, weight| WeightEntry {
+            server: Ipv4Addr::new(10, 1, 0, last),
+            weight,
+        };
+        assert_eq!(duplicate_server(&[entry(1, 1), entry(2, 1)]), None);
+        assert_eq!(
+            duplicate_server(&[entry(1, 1), entry(2, 1), entry(1, 5)]),
+            Some(Ipv4Addr::new(10, 1, 0, 1))
+        );
+    }
+}

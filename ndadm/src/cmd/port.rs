@@ -1,0 +1,119 @@
+//! `ndadm port add|del|show`.
+
+use std::net::Ipv4Addr;
+
+use clap::Subcommand;
+use ndadm::client::Client;
+use ndadm::model::{Port, Service};
+
+use super::Failure;
+use crate::args;
+use crate::output::{stats_cells, Align, Output, Render, Table, STATS_COLUMNS};
+
+/// Commands on ports of cluster addresses.
+#[derive(Debug, Subcommand, PartialEq)]
+pub enum PortCommand {
+    /// Add a port to a cluster address
+    Add {
+        /// The cluster address and port
+        #[arg(value_name = "VIP:PORT", value_parser = args::service)]
+        service: Service,
+    },
+    /// Remove a port with its servers and connections
+    #[command(alias = "delete")]
+    Del {
+        /// The cluster address and port
+        #[arg(value_name = "VIP:PORT", value_parser = args::service)]
+        service: Service,
+    },
+    /// List ports with their counters
+    #[command(alias = "list")]
+    Show {
+        /// Only the ports of this cluster address
+        #[arg(value_name = "VIP", value_parser = args::address)]
+        vip: Option<Ipv4Addr>,
+    },
+}
+
+impl PortCommand {
+    /// Runs the command.
+    pub fn run(self, client: &Client, output: &Output) -> Result<(), Failure> {
+        match self {
+            PortCommand::Add { service } => client.add_port(service)?,
+            PortCommand::Del { service } => client.del_port(service)?,
+            PortCommand::Show { vip } => {
+                let mut ports = client.ports()?;
+                ports.retain(|port| vip.is_none_or(|vip| port.vip == vip));
+                ports.sort_by_key(Port::service);
+                output.print(ports.as_slice())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Render for [Port] {
+    fn table(&self) -> Table {
+        let mut columns = vec![("VIP:PORT", Align::Left)];
+        columns.extend(STATS_COLUMNS);
+        let mut table = Table::new(&columns);
+        for port in self {
+            let mut cells = vec![port.service().to_string()];
+            cells.extend(stats_cells(&port.stats));
+            table.row(cells);
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cmd::{Cli, Object};
+
+    fn parse(argv: &[&str]) -> Result<Object, clap::Error> {
+        Cli::try_parse_from(argv).map(|cli| cli.object)
+    }
+
+    #[test]
+    fn parses_services_and_the_optional_filter() {
+        let service = Service::new(Ipv4Addr::new(10, 0, 0, 1), 80);
+        assert_eq!(
+            parse(&["ndadm", "port", "add", "10.0.0.1:80"]).unwrap(),
+            Object::Port(PortCommand::Add { service })
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "delete", "10.0.0.1:80"]).unwrap(),
+            Object::Port(PortCommand::Del { service })
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "show"]).unwrap(),
+            Object::Port(PortCommand::Show { vip: None })
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "show", "10.0.0.1"]).unwrap(),
+            Object::Port(PortCommand::Show {
+                vip: Some(service.vip)
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_port_zero_out_of_range_and_missing_ports() {
+        for bad in ["10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1", "10.0.0.1:http"] {
+            let error = parse(&["ndadm", "port", "add", bad]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad}");
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad}"
+            );
+        }
+        let message = parse(&["ndadm", "port", "add", "10.0.0.1:0"])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("port 0"), "{message}");
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fails if the guest log shows a kernel report or the guest did not finish its run cleanly.
+# Usage: check-log.sh LOG MODE
+set -euo pipefail
+log=$1
+mode=$2
+
+reports='BUG:|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic|Oops|general protection fault|scheduling while atomic|sleeping function called from invalid context'
+if grep -E "$reports" "$log" >/dev/null; then
+    echo "check-log: kernel reports in the guest log:" >&2
+    grep -E -A5 "$reports" "$log" | head -80 >&2
+    exit 1
+fi
+if ! grep -q "^nd-guest: $mode finished" "$log"; then
+    echo "check-log: the guest did not finish its $mode run" >&2
+    exit 1
+fi
+if [ "$mode" = suite ] && ! grep -qE '^nd-suite: [0-9]+ passed, 0 failed' "$log"; then
+    echo "check-log: scenarios failed" >&2
+    grep -E '^(FAIL|nd-suite:)' "$log" >&2 || true
+    exit 1
+fi
+echo "check-log: $mode run clean"

@@ -1,0 +1,13 @@
+//! Traffic generator and checker for the load balancer's QEMU tests.
+//!
+//! The `ndtest` binary exposes each module as a subcommand; [`report`] holds
+//! the JSON shapes those subcommands print so a driver can parse them.
+
+pub mod connect;
+pub mod greeting;
+pub mod hold;
+pub mod net;
+pub mod report;
+pub mod serve;
+pub mod suite;
+pub mod wait_port;

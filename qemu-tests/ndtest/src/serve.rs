@@ -1,0 +1,119 @@
+//! `ndtest serve`: greets each connection with what it saw, then echoes.
+
+use crate::greeting::Greeting;
+use crate::net::CONNECTION_THREAD_STACK;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// Room for bursts of SYNs when tests open hundreds of connections at once.
+const LISTEN_BACKLOG: i32 = 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// Sent as the first greeting field; must not contain whitespace.
+    pub name: String,
+    /// Wait before sending the greeting, to act as a slow server.
+    pub greeting_delay: Duration,
+}
+
+pub struct Server {
+    listener: TcpListener,
+    name: Arc<str>,
+    greeting_delay: Duration,
+}
+
+impl Server {
+    /// Binds with SO_REUSEADDR so a restarted server can take its port back
+    /// while old connections linger in TIME_WAIT.
+    pub fn bind(options: &ServeOptions) -> io::Result<Server> {
+        let socket = Socket::new(
+            Domain::for_address(options.listen),
+            Type::STREAM,
+            Some(Protocol::TCP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&options.listen.into())?;
+        socket.listen(LISTEN_BACKLOG)?;
+        Ok(Server {
+            listener: socket.into(),
+            name: options.name.as_str().into(),
+            greeting_delay: options.greeting_delay,
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts and serves connections, one thread each, until the process
+    /// ends; returns only if accepting fails for good.
+    pub fn run(self) -> io::Error {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(error) if is_transient_accept_error(&error) => {
+                    // Out of descriptors or memory: let some connections end.
+                    thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                Err(error) => return error,
+            };
+            let name = Arc::clone(&self.name);
+            let delay = self.greeting_delay;
+            let spawned = thread::Builder::new()
+                .stack_size(CONNECTION_THREAD_STACK)
+                .spawn(move || serve_connection(stream, &name, delay));
+            if let Err(error) = spawned {
+                eprintln!("ndtest serve: cannot start connection thread: {error}");
+            }
+        }
+    }
+}
+
+fn is_transient_accept_error(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(
+            libc::ECONNABORTED
+                | libc::EINTR
+                | libc::EMFILE
+                | libc::ENFILE
+                | libc::ENOBUFS
+                | libc::ENOMEM
+                | libc::EPROTO
+                | libc::EPERM
+        )
+    )
+}
+
+fn serve_connection(mut stream: TcpStream, name: &str, greeting_delay: Duration) {
+    // Errors end the connection; the client reports what it observed.
+    let _ = greet_and_echo(&mut stream, name, greeting_delay);
+}
+
+fn greet_and_echo(stream: &mut TcpStream, name: &str, greeting_delay: Duration) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let greeting = Greeting {
+        server: name.to_owned(),
+        peer: stream.peer_addr()?,
+        local: stream.local_addr()?,
+    };
+    if !greeting_delay.is_zero() {
+        thread::sleep(greeting_delay);
+    }
+    stream.write_all(greeting.to_line().as_bytes())?;
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => stream.write_all(&buffer[..n])?,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The cluster the guest's topology.sh builds, and the commands scenarios drive it with.
+
+use crate::report::{ConnectReport, HoldReport};
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The namespaces and addresses of topology.sh.
+pub const CLIENT_NS: &str = "client";
+pub const LB_NS: &str = "lb";
+pub const LB2_NS: &str = "lb2";
+pub const CLIENT: &str = "10.0.0.2";
+pub const LB_ADDR: &str = "10.0.0.1";
+pub const VIP: &str = "10.0.0.100";
+pub const VIP2: &str = "10.0.0.200";
+pub const SERVERS: [&str; 3] = ["10.0.0.11", "10.0.0.12", "10.0.0.13"];
+pub const SERVER_NAMES: [&str; 3] = ["srv1", "srv2", "srv3"];
+
+pub type Outcome = Result<(), String>;
+
+/// Fails the scenario with `message` unless `condition` holds.
+pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Outcome {
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+fn in_ns(ns: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("/sbin/ip");
+    command.args(["netns", "exec", ns]).args(args);
+    command
+}
+
+/// Runs `args` in namespace `ns`: its stdout, or its stderr as the error.
+pub fn run(ns: &str, args: &[&str]) -> Result<String, String> {
+    let output = in_ns(ns, args)
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "`{}` in {ns} failed: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim(),
+            stdout.trim()
+        ))
+    }
+}
+
+/// Runs ndadm in `ns`.
+pub fn ndadm(ns: &str, args: &[&str]) -> Result<String, String> {
+    let mut full = vec!["ndadm"];
+    full.extend_from_slice(args);
+    run(ns, &full)
+}
+
+/// Runs ndadm with JSON output in `ns`.
+pub fn ndadm_json(ns: &str, args: &[&str]) -> Result<Value, String> {
+    let mut full = vec!["-j"];
+    full.extend_from_slice(args);
+    let out = ndadm(ns, &full)?;
+    serde_json::from_str(&out)
+        .map_err(|e| format!("ndadm {}: bad JSON ({e}): {out}", args.join(" ")))
+}
+
+/// Replaces the dispatcher's configuration with `vip`:80 and `servers` with weights.
+pub fn configure(ns: &str, vip: &str, servers: &[(&str, u32)]) -> Outcome {
+    ndadm(ns, &["flush"])?;
+    ndadm(
+        ns,
+        &[
+            "config",
+            "set",
+            "--timeout-syn",
+            "60",
+            "--timeout-established",
+            "900",
+            "--timeout-fin",
+            "120",
+            "--timeout-close",
+            "10",
+        ],
+    )?;
+    ndadm(ns, &["vip", "add", vip])?;
+    let service = format!("{vip}:80");
+    ndadm(ns, &["port", "add", &service])?;
+    for (server, weight) in servers {
+        ndadm(
+            ns,
+            &[
+                "server",
+                "add",
+                &service,
+                server,
+                "--weight",
+                &weight.to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets one server's weight.
+pub fn set_weight(ns: &str, vip: &str, server: &str, weight: u32) -> Outcome {
+    ndadm(
+        ns,
+        &[
+            "server",
+            "set",
+            &format!("{vip}:80"),
+            server,
+            "--weight",
+            &weight.to_string(),
+        ],
+    )
+    .map(drop)
+}
+
+/// `count` short connections from the client to `vip`:`port`.
+pub fn connect(vip: &str, port: u16, count: u32, parallel: u32) -> Result<ConnectReport, String> {
+    let out = run(
+        CLIENT_NS,
+        &[
+            "ndtest",
+            "connect",
+            "--to",
+            &format!("{vip}:{port}"),
+            "--count",
+            &count.to_string(),
+            "--parallel",
+            &parallel.to_string(),
+            "--timeout-ms",
+            "5000",
+        ],
+    )?;
+    ConnectReport::from_json(out.trim()).map_err(|e| format!("connect report: {e}: {out}"))
+}
+
+/// Long-lived connections running in the background.
+pub struct Hold {
+    child: Child,
+    ready: String,
+}
+
+impl Hold {
+    /// Opens `conns` connections to `vip`:80 that stream for `seconds`, and waits until they
+    /// are established.
+    pub fn start(vip: &str, conns: u32, seconds: u32) -> Result<Hold, String> {
+        let ready = format!("/tmp/hold-ready-{}", std::process::id());
+        let _ = std::fs::remove_file(&ready);
+        let child = in_ns(
+            CLIENT_NS,
+            &[
+                "ndtest",
+                "hold",
+                "--to",
+                &format!("{vip}:80"),
+                "--conns",
+                &conns.to_string(),
+                "--seconds",
+                &seconds.to_string(),
+                "--ready-file",
+                &ready,
+            ],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("hold: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !std::path::Path::new(&ready).exists() {
+            if Instant::now() > deadline {
+                return Err("hold: connections not established within 60 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(Hold { child, ready })
+    }
+
+    /// Waits for the streams to end and returns what they saw.
+    pub fn finish(self) -> Result<HoldReport, String> {
+        let output = self
+            .child
+            .wait_with_output()
+            .map_err(|e| format!("hold: {e}"))?;
+        let _ = std::fs::remove_file(&self.ready);
+        let out = String::from_utf8_lossy(&output.stdout);
+        HoldReport::from_json(out.trim()).map_err(|e| format!("hold report: {e}: {out}"))
+    }
+}
+
+/// One server's row of `ndadm server show`.
+#[derive(Debug, Default)]
+pub struct ServerRow {
+    pub server: String,
+    pub weight: u64,
+    pub conns: u64,
+    pub active: u64,
+    pub inactive: u64,
+    pub packets: u64,
+}
+
+fn field(v: &Value, name: &str) -> u64 {
+    v.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// The servers of the dispatcher in `ns` with their counters.
+pub fn servers(ns: &str) -> Result<Vec<ServerRow>, String> {
+    let v = ndadm_json(ns, &["server", "show"])?;
+    let rows = v
+        .as_array()
+        .ok_or_else(|| format!("server show: not a list: {v}"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let stats = r.get("stats").cloned().unwrap_or_default();
+            ServerRow {
+                server: r
+                    .get("server")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                weight: field(r, "weight"),
+                conns: field(&stats, "conns"),
+                active: field(&stats, "active"),
+                inactive: field(&stats, "inactive"),
+                packets: field(&stats, "packets"),
+            }
+        })
+        .collect())
+}
+
+/// The dispatcher's global figures (`ndadm info`).
+pub fn info(ns: &str) -> Result<Value, String> {
+    ndadm_json(ns, &["info"])
+}
+
+/// A number inside `v` at `path`.
+pub fn number(v: &Value, path: &[&str]) -> u64 {
+    path.iter()
+        .try_fold(v, |v, key| v.get(*key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// A counter of a network device in `ns`.
+pub fn device_counter(ns: &str, dev: &str, counter: &str) -> Result<u64, String> {
+    let out = run(
+        ns,
+        &["cat", &format!("/sys/class/net/{dev}/statistics/{counter}")],
+    )?;
+    out.trim()
+        .parse()
+        .map_err(|e| format!("{dev} {counter}: {e}"))
+}

@@ -1,0 +1,56 @@
+//! The QEMU suite's scenario driver, run inside the guest once topology.sh has built the
+//! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
+
+pub mod cluster;
+mod scenarios;
+
+use cluster::Outcome;
+
+/// A scenario: its name and its body.
+type Scenario = (&'static str, fn() -> Outcome);
+
+const SCENARIOS: &[Scenario] = &[
+    ("weighted_round_robin", scenarios::weighted_round_robin),
+    ("direct_server_return", scenarios::direct_server_return),
+    ("filtering", scenarios::filtering),
+    ("quiesce", scenarios::quiesce),
+    ("live_changes", scenarios::live_changes),
+    ("co_location", scenarios::co_location),
+    (
+        "namespaces_are_separate",
+        scenarios::namespaces_are_separate,
+    ),
+    ("expiry", scenarios::expiry),
+    ("bad_administration", scenarios::bad_administration),
+    ("reload_under_traffic", scenarios::reload_under_traffic),
+];
+
+/// Runs the scenarios named in `only` (comma-separated; all when empty) and prints a line
+/// per scenario and a closing `N passed, N failed` line. Returns whether all passed.
+pub fn run(only: &str) -> bool {
+    let wanted: Vec<&str> = only.split(',').filter(|s| !s.is_empty()).collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, scenario) in SCENARIOS {
+        if !wanted.is_empty() && !wanted.contains(name) {
+            continue;
+        }
+        println!("RUN  {name}");
+        match scenario() {
+            Ok(()) => {
+                passed += 1;
+                println!("PASS {name}");
+            }
+            Err(reason) => {
+                failed += 1;
+                println!("FAIL {name}: {reason}");
+            }
+        }
+    }
+    println!("nd-suite: {passed} passed, {failed} failed");
+    failed == 0
+}
+
+/// The names of every scenario, in the order they run.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SCENARIOS.iter().map(|(name, _)| *name)
+}

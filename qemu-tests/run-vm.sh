@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Boots the test kernel under QEMU with an initramfs holding the module, ndadm, ndtest and
+# the guest scripts, runs MODE (suite or demo) and checks the guest's log.
+#
+# Usage: run-vm.sh suite|demo [SCENARIO...]
+set -euo pipefail
+
+mode=${1:?usage: run-vm.sh suite|demo [SCENARIO...]}
+shift
+here=$(dirname "$(realpath "$0")")
+top=$(dirname "$here")
+kdir=${KDIR:-$("$here/build-kernel.sh" "$here/kernel-debug.config")}
+tools=$top/target/x86_64-unknown-linux-musl/release
+work=$(mktemp -d "${TMPDIR:-/tmp}/nd-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+root=$work/root
+mkdir -p "$root"/{bin,sbin,lib,lib64,etc,proc,sys,dev,tmp,run,var/run/netns,nd}
+cp /bin/busybox "$root/bin/busybox"
+# iproute2's ip (network namespaces) with the shared libraries it needs.
+cp -L /usr/sbin/ip "$root/sbin/ip"
+cp -L /usr/sbin/ipvsadm "$root/sbin/ipvsadm"
+for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm; do ldd "$bin"; done |
+    grep -o '/[^ ]* (0x' | cut -d' ' -f1 | sort -u); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+cp "$top/nd.ko" "$root/nd/nd.ko"
+cp "$tools/ndadm" "$tools/ndtest" "$root/bin/"
+cp "$here"/guest/*.sh "$root/nd/"
+cp "$here/guest/init" "$root/init"
+chmod +x "$root/init" "$root"/nd/*.sh
+echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+echo "nobody:x:65534:65534:nobody:/:/bin/sh" >>"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+
+log=${ND_VM_LOG:-$top/build/vm-$mode.log}
+mkdir -p "$(dirname "$log")"
+echo "run-vm: booting the $mode VM (log: $log)"
+set +e
+timeout --foreground 1800 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
+    -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
+    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=${*// /,}" \
+    -nographic -no-reboot </dev/null 2>&1 | tee "$log"
+qemu_status=${PIPESTATUS[0]}
+set -e
+
+"$here/check-log.sh" "$log" "$mode"
+[ "$qemu_status" -eq 0 ] || { echo "run-vm: QEMU exited with $qemu_status" >&2; exit 1; }
