@@ -11,6 +11,7 @@ here=$(dirname "$(realpath "$0")")
 top=$(dirname "$here")
 kdir=${KDIR:-$("$here/build-kernel.sh" "$here/kernel-debug.config")}
 tools=$top/target/x86_64-unknown-linux-musl/release
+only=$(IFS=,; echo "$*")
 work=$(mktemp -d "${TMPDIR:-/tmp}/nd-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -41,7 +42,7 @@ echo "run-vm: booting the $mode VM (log: $log)"
 set +e
 timeout --foreground 1800 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
     -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=${*// /,}" \
+    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only" \
     -nographic -no-reboot </dev/null 2>&1 | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e

@@ -3,6 +3,7 @@
 //! The `ndtest` binary exposes each module as a subcommand; [`report`] holds
 //! the JSON shapes those subcommands print so a driver can parse them.
 
+pub mod admin_probe;
 pub mod connect;
 pub mod greeting;
 pub mod hold;

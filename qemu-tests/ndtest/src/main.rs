@@ -79,6 +79,9 @@ enum Command {
         #[arg(long, default_value = "")]
         only: String,
     },
+    /// Sends malformed administration requests to the nd module of this namespace and
+    /// checks each is rejected (exit 1 if one is not).
+    AdminProbe,
     /// Runs a command as another user, without capabilities.
     RunAs {
         #[arg(long)]
@@ -177,6 +180,13 @@ fn main() -> ExitCode {
             }
         }
         Command::RunAs { uid, command } => run_as(uid, &command),
+        Command::AdminProbe => {
+            if ndtest::admin_probe::run() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {
                 ExitCode::SUCCESS

@@ -22,6 +22,9 @@ const SCENARIOS: &[Scenario] = &[
     ),
     ("expiry", scenarios::expiry),
     ("bad_administration", scenarios::bad_administration),
+    ("malformed_requests", scenarios::malformed_requests),
+    ("batch_weights", scenarios::batch_weights),
+    ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
 ];
 

@@ -157,6 +157,16 @@ pub fn live_changes() -> Outcome {
     )?;
     let with_third = connect(VIP, 80, 30, 4)?;
     ndadm(LB_NS, &["server", "del", &service, SERVERS[2]])?;
+    let conns = ndadm_json(LB_NS, &["conn", "show"])?;
+    let orphans = conns
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("server").and_then(|s| s.as_str()) == Some(SERVERS[2]))
+        .count();
+    ensure(orphans == 0, || {
+        format!("{orphans} entries of the removed server remain")
+    })?;
     let without = connect(VIP, 80, 20, 4)?;
     let streams = hold.finish()?;
     println!(
@@ -371,5 +381,91 @@ pub fn reload_under_traffic() -> Outcome {
     let report = connect(VIP, 80, 12, 2)?;
     ensure(report.ok == 12, || {
         format!("after reload: {:?}", report.errors)
+    })
+}
+
+/// Malformed requests that ndadm would refuse to send: the module rejects each one with an
+/// errno and a message, and the configuration stays as it was.
+pub fn malformed_requests() -> Outcome {
+    configure(LB_NS, VIP, &weighted())?;
+    let before = ndadm_json(LB_NS, &["show"])?;
+    let probe = run(LB_NS, &["ndtest", "admin-probe"]);
+    let (Ok(out) | Err(out)) = &probe;
+    for line in out.lines() {
+        println!("  {line}");
+    }
+    probe?;
+    let after = ndadm_json(LB_NS, &["show"])?;
+    ensure(before == after, || {
+        format!("configuration changed: {before} -> {after}")
+    })
+}
+
+/// One message replaces every weight of a port, as the Manager commits them.
+pub fn batch_weights() -> Outcome {
+    configure(
+        LB_NS,
+        VIP,
+        &[(SERVERS[0], 1), (SERVERS[1], 1), (SERVERS[2], 1)],
+    )?;
+    let service = format!("{VIP}:80");
+    let assignments: Vec<String> = SERVERS
+        .iter()
+        .zip([3, 2, 1])
+        .map(|(s, w)| format!("{s}={w}"))
+        .collect();
+    let mut args = vec!["weights", "set", service.as_str()];
+    args.extend(assignments.iter().map(String::as_str));
+    ndadm(LB_NS, &args)?;
+    let weights: Vec<u64> = servers(LB_NS)?.iter().map(|r| r.weight).collect();
+    ensure(weights == [3, 2, 1], || {
+        format!("weights after the batch: {weights:?}")
+    })?;
+    let report = connect(VIP, 80, 60, 4)?;
+    println!("  distribution: {:?}", report.per_server);
+    let counts: Vec<u64> = SERVER_NAMES
+        .iter()
+        .map(|n| report.per_server.get(*n).copied().unwrap_or(0))
+        .collect();
+    ensure(counts == [30, 20, 10], || {
+        format!("distribution after the batch: {counts:?}")
+    })
+}
+
+/// A server with a static MAC gets frames for that MAC, not the neighbour table's: its real
+/// MAC works, and a wrong one loses the connections.
+pub fn static_mac() -> Outcome {
+    let mac = run("srv1", &["cat", "/sys/class/net/eth0/address"])?;
+    let mac = mac.trim();
+    ndadm(LB_NS, &["flush"])?;
+    ndadm(LB_NS, &["vip", "add", VIP])?;
+    let service = format!("{VIP}:80");
+    ndadm(LB_NS, &["port", "add", &service])?;
+    ndadm(
+        LB_NS,
+        &["server", "add", &service, SERVERS[0], "--mac", mac],
+    )?;
+    let right = connect(VIP, 80, 6, 2)?;
+    ndadm(
+        LB_NS,
+        &[
+            "server",
+            "set",
+            &service,
+            SERVERS[0],
+            "--mac",
+            "02:00:00:00:00:99",
+        ],
+    )?;
+    let wrong = connect(VIP, 80, 2, 2)?;
+    println!(
+        "  real MAC {mac}: {} ok; wrong MAC: {} ok",
+        right.ok, wrong.ok
+    );
+    ensure(right.ok == 6, || {
+        format!("with the real MAC: {:?}", right.errors)
+    })?;
+    ensure(wrong.ok == 0, || {
+        "connections went through with a wrong static MAC".into()
     })
 }
