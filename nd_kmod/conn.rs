@@ -128,16 +128,19 @@ impl Bucket {
         removed
     }
 
-    fn insert(&mut self, entry: Entry) -> Result<(), InsertError> {
-        match self.slots.iter_mut().find(|slot| slot.is_none()) {
-            Some(slot) => *slot = Some(entry),
-            None => self
-                .slots
-                .push(Some(entry), GFP_ATOMIC)
-                .map_err(|_| InsertError::NoMemory)?,
-        }
+    /// Stores `entry` in a free slot, growing the bucket if it has none.
+    fn insert(&mut self, entry: Entry) -> Result<&Entry, InsertError> {
+        let index = match self.slots.iter().position(Option::is_none) {
+            Some(index) => index,
+            None => {
+                self.slots
+                    .push(None, GFP_ATOMIC)
+                    .map_err(|_| InsertError::NoMemory)?;
+                self.slots.len() - 1
+            }
+        };
         self.live += 1;
-        Ok(())
+        Ok(self.slots[index].insert(entry))
     }
 }
 
@@ -269,8 +272,6 @@ impl ConnTable {
             return Ok(target);
         }
         server.stats.enter(TcpState::SynSent);
-        server.stats.conns.inc();
-        server.stats.count_packet(bytes);
         let entry = Entry {
             key,
             state: TcpState::SynSent,
@@ -278,12 +279,18 @@ impl ConnTable {
             server,
         };
         let target = entry.target();
+        // A failed insert drops the entry, whose drop takes it off the gauges again.
         let inserted = bucket.insert(entry);
+        if let Ok(stored) = &inserted {
+            stored.server.stats.conns.inc();
+            stored.server.stats.count_packet(bytes);
+        }
+        let inserted = inserted.map(|_| target);
         drop(stripe);
         if inserted.is_err() {
             self.forget(1);
         }
-        inserted.map(|()| target)
+        inserted
     }
 
     /// Removes expired entries from the next `stripes` stripes.
