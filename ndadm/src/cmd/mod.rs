@@ -134,6 +134,12 @@ impl Cli {
     }
 }
 
+/// Parses a command line into its object, for the per-object tests.
+#[cfg(test)]
+fn parse_object(argv: &[&str]) -> Result<Object, clap::Error> {
+    Cli::try_parse_from(argv).map(|cli| cli.object)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use ndadm::model::{Port, Service};
 
 use super::Failure;
 use crate::args;
-use crate::output::{stats_cells, Align, Output, Render, Table, STATS_COLUMNS};
+use crate::output::{stats_table, Align, Output, Render, Table};
 
 /// Commands on ports of cluster addresses.
 #[derive(Debug, Subcommand, PartialEq)]
@@ -54,28 +54,19 @@ impl PortCommand {
 
 impl Render for [Port] {
     fn table(&self) -> Table {
-        let mut columns = vec![("VIP:PORT", Align::Left)];
-        columns.extend(STATS_COLUMNS);
-        let mut table = Table::new(&columns);
-        for port in self {
-            let mut cells = vec![port.service().to_string()];
-            cells.extend(stats_cells(&port.stats));
-            table.row(cells);
-        }
-        table
+        stats_table(
+            &[("VIP:PORT", Align::Left)],
+            self.iter()
+                .map(|port| (vec![port.service().to_string()], &port.stats)),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
 
     use super::*;
-    use crate::cmd::{Cli, Object};
-
-    fn parse(argv: &[&str]) -> Result<Object, clap::Error> {
-        Cli::try_parse_from(argv).map(|cli| cli.object)
-    }
+    use crate::cmd::{parse_object as parse, Object};
 
     #[test]
     fn parses_services_and_the_optional_filter() {

@@ -8,7 +8,7 @@ use ndadm::model::{MacAddr, Server, ServerOptions, Service};
 
 use super::Failure;
 use crate::args;
-use crate::output::{mac_or_dash, stats_cells, Align, Output, Render, Table, STATS_COLUMNS};
+use crate::output::{mac_or_dash, stats_table, Align, Output, Render, Table};
 
 /// Commands on the servers behind a port.
 #[derive(Debug, Subcommand, PartialEq)]
@@ -99,43 +99,36 @@ impl ServerCommand {
 
 impl Render for [Server] {
     fn table(&self) -> Table {
-        let mut columns = vec![
-            ("VIP:PORT", Align::Left),
-            ("SERVER", Align::Left),
-            ("WEIGHT", Align::Right),
-            ("STATE", Align::Left),
-            ("MAC", Align::Left),
-        ];
-        columns.extend(STATS_COLUMNS);
-        let mut table = Table::new(&columns);
-        for server in self {
-            let mut cells = vec![
-                server.service().to_string(),
-                server.server.to_string(),
-                server.weight.to_string(),
-                server.state.to_string(),
-                mac_or_dash(server.mac),
-            ];
-            cells.extend(stats_cells(&server.stats));
-            table.row(cells);
-        }
-        table
+        stats_table(
+            &[
+                ("VIP:PORT", Align::Left),
+                ("SERVER", Align::Left),
+                ("WEIGHT", Align::Right),
+                ("STATE", Align::Left),
+                ("MAC", Align::Left),
+            ],
+            self.iter().map(|server| {
+                let cells = vec![
+                    server.service().to_string(),
+                    server.server.to_string(),
+                    server.weight.to_string(),
+                    server.state.to_string(),
+                    mac_or_dash(server.mac),
+                ];
+                (cells, &server.stats)
+            }),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use clap::error::ErrorKind;
-    use clap::Parser;
     use nd_netlink_proto::attr::ServerState;
     use ndadm::model::{Stats, WireState};
 
     use super::*;
-    use crate::cmd::{Cli, Object};
-
-    fn parse(argv: &[&str]) -> Result<Object, clap::Error> {
-        Cli::try_parse_from(argv).map(|cli| cli.object)
-    }
+    use crate::cmd::{parse_object as parse, Object};
 
     const SERVICE: Service = Service {
         vip: Ipv4Addr::new(10, 0, 0, 1),

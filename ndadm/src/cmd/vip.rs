@@ -8,7 +8,7 @@ use ndadm::model::Vip;
 
 use super::Failure;
 use crate::args;
-use crate::output::{stats_cells, Align, Output, Render, Table, STATS_COLUMNS};
+use crate::output::{stats_table, Align, Output, Render, Table};
 
 /// Commands on cluster addresses.
 #[derive(Debug, Subcommand, PartialEq)]
@@ -45,29 +45,20 @@ impl VipCommand {
 
 impl Render for [Vip] {
     fn table(&self) -> Table {
-        let mut columns = vec![("VIP", Align::Left)];
-        columns.extend(STATS_COLUMNS);
-        let mut table = Table::new(&columns);
-        for vip in self {
-            let mut cells = vec![vip.vip.to_string()];
-            cells.extend(stats_cells(&vip.stats));
-            table.row(cells);
-        }
-        table
+        stats_table(
+            &[("VIP", Align::Left)],
+            self.iter()
+                .map(|vip| (vec![vip.vip.to_string()], &vip.stats)),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
     use ndadm::model::Stats;
 
     use super::*;
-    use crate::cmd::{Cli, Object};
-
-    fn parse(argv: &[&str]) -> Result<Object, clap::Error> {
-        Cli::try_parse_from(argv).map(|cli| cli.object)
-    }
+    use crate::cmd::{parse_object as parse, Object};
 
     #[test]
     fn parses_add_del_and_show() {

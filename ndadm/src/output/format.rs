@@ -2,7 +2,7 @@
 
 use ndadm::model::{MacAddr, Stats};
 
-use super::Align;
+use super::{Align, Table};
 
 /// The counter columns of the VIP, port, server and tree listings.
 pub const STATS_COLUMNS: [(&str, Align); 6] = [
@@ -42,6 +42,22 @@ pub fn duration_ms(ms: u32) -> String {
 /// A static MAC address, or `-` when the neighbour table resolves the server.
 pub fn mac_or_dash(mac: Option<MacAddr>) -> String {
     mac.map_or_else(|| "-".to_string(), |mac| mac.to_string())
+}
+
+/// A table of objects with counters: the `leading` columns, then [`STATS_COLUMNS`]; each row
+/// gives its leading cells and its statistics.
+pub fn stats_table<'a>(
+    leading: &[(&'static str, Align)],
+    rows: impl IntoIterator<Item = (Vec<String>, &'a Stats)>,
+) -> Table {
+    let mut columns = leading.to_vec();
+    columns.extend(STATS_COLUMNS);
+    let mut table = Table::new(&columns);
+    for (mut cells, stats) in rows {
+        cells.extend(stats_cells(stats));
+        table.row(cells);
+    }
+    table
 }
 
 #[cfg(test)]
