@@ -141,14 +141,36 @@ fn required<'a>(
     req.attr(kind).ok_or_else(|| req.reject(EINVAL, what, None))
 }
 
-fn vip_addr(req: &Request<'_>) -> Result<u32> {
-    let addr = required(req, top::VIP, c_str!("missing cluster address (VIP)"))?
-        .u32()
-        .ok_or(EINVAL)?;
+/// A unicast IPv4 address attribute, required.
+fn unicast_addr(
+    req: &Request<'_>,
+    kind: u16,
+    missing: &'static CStr,
+    not_unicast: &'static CStr,
+) -> Result<u32> {
+    let addr = required(req, kind, missing)?.u32().ok_or(EINVAL)?;
     if addr == 0 || addr == u32::MAX {
-        return Err(req.reject(EINVAL, c_str!("cluster address must be a unicast address"), Some(top::VIP)));
+        return Err(req.reject(EINVAL, not_unicast, Some(kind)));
     }
     Ok(addr)
+}
+
+fn vip_addr(req: &Request<'_>) -> Result<u32> {
+    unicast_addr(
+        req,
+        top::VIP,
+        c_str!("missing cluster address (VIP)"),
+        c_str!("cluster address must be a unicast address"),
+    )
+}
+
+fn server_addr(req: &Request<'_>) -> Result<u32> {
+    unicast_addr(
+        req,
+        top::SERVER,
+        c_str!("missing server address"),
+        c_str!("server address must be a unicast address"),
+    )
 }
 
 fn port_no(req: &Request<'_>) -> Result<u16> {
@@ -159,16 +181,6 @@ fn port_no(req: &Request<'_>) -> Result<u16> {
         return Err(req.reject(EINVAL, c_str!("port 0 is not a valid port"), Some(top::PORT)));
     }
     Ok(port)
-}
-
-fn server_addr(req: &Request<'_>) -> Result<u32> {
-    let addr = required(req, top::SERVER, c_str!("missing server address"))?
-        .u32()
-        .ok_or(EINVAL)?;
-    if addr == 0 || addr == u32::MAX {
-        return Err(req.reject(EINVAL, c_str!("server address must be a unicast address"), Some(top::SERVER)));
-    }
-    Ok(addr)
 }
 
 fn weight(req: &Request<'_>) -> Result<Option<u32>> {
@@ -516,6 +528,7 @@ fn dump_vips(ex: &Executor, dump: &mut Dump<'_>) -> Result {
     let services = ex.services.get();
     let mut cursor = FlatCursor::resume(dump);
     for vip in services.vips.iter() {
+        let refusals = vip.refusals();
         let more = cursor.emit(dump, Cmd::GetVip, |m| {
             m.put_u32(top::VIP, vip.addr)?;
             put_stats(
@@ -523,8 +536,8 @@ fn dump_vips(ex: &Executor, dump: &mut Dump<'_>) -> Result {
                 &vip.totals(),
                 &[
                     (stats::DROP_FILTERED, vip.stats.drop_filtered.get()),
-                    (stats::DROP_NO_SERVER, vip.stats.drop_no_server.get()),
-                    (stats::DROP_TABLE_FULL, vip.stats.drop_table_full.get()),
+                    (stats::DROP_NO_SERVER, refusals.no_server),
+                    (stats::DROP_TABLE_FULL, refusals.table_full),
                 ],
             )
         })?;
@@ -548,8 +561,8 @@ fn dump_ports(ex: &Executor, dump: &mut Dump<'_>) -> Result {
                     m,
                     &port.totals(),
                     &[
-                        (stats::DROP_NO_SERVER, port.stats.drop_no_server.get()),
-                        (stats::DROP_TABLE_FULL, port.stats.drop_table_full.get()),
+                        (stats::DROP_NO_SERVER, port.stats.refused.no_server.get()),
+                        (stats::DROP_TABLE_FULL, port.stats.refused.table_full.get()),
                     ],
                 )
             })?;

@@ -9,7 +9,7 @@ use crate::headers::{self, IPPROTO_ICMP, IPPROTO_TCP, IPV4_MIN_LEN, TCP_MIN_LEN}
 use crate::netns::{NetRef, PernetState};
 use crate::nf_hook::{self, Hook};
 use crate::rcu::{self, RcuArc};
-use crate::service::{Port, Services, Vip};
+use crate::service::{Port, Services};
 use crate::skb::{Skb, Verdict};
 use crate::stats::Drops;
 use crate::tcp_state::{TcpFlags, TcpState, Timeouts};
@@ -140,6 +140,10 @@ impl Executor {
                 let kept_port = kept_vip.and_then(|v| v.port(port.port));
                 if let (Some(kept_vip), None) = (kept_vip, kept_port) {
                     kept_vip.stats.retired.absorb(&port.totals());
+                    kept_vip
+                        .stats
+                        .retired_refusals
+                        .absorb(&port.stats.refused.totals());
                 }
                 for s in port.servers.iter() {
                     let kept = kept_port.is_some_and(|p| {
@@ -224,7 +228,7 @@ impl Hook for Executor {
         let target = match self.conns.track(&key, flags, bytes, now, &self.timeouts) {
             Some(target) => target,
             None if flags.is_connection_request() => {
-                match self.open(vip, port, key, bytes, now) {
+                match self.open(port, key, bytes, now) {
                     Some(target) => target,
                     None => return skb.drop_packet(),
                 }
@@ -241,18 +245,16 @@ impl Hook for Executor {
 
 impl Executor {
     /// Schedules a new connection and enters it in the table.
-    fn open(&self, vip: &Vip, port: &Port, key: ConnKey, bytes: u32, now: u64) -> Option<Target> {
+    fn open(&self, port: &Port, key: ConnKey, bytes: u32, now: u64) -> Option<Target> {
         let Some(server) = port.schedule() else {
-            port.stats.drop_no_server.inc();
-            vip.stats.drop_no_server.inc();
+            port.stats.refused.no_server.inc();
             self.drops.no_server.inc();
             return None;
         };
         match self.conns.insert(key, server, bytes, now, &self.timeouts) {
             Ok(target) => Some(target),
             Err(InsertError::Full) => {
-                port.stats.drop_table_full.inc();
-                vip.stats.drop_table_full.inc();
+                port.stats.refused.table_full.inc();
                 self.drops.table_full.inc();
                 None
             }

@@ -8,7 +8,7 @@
 
 use crate::lock_bh::{new_spinlock_bh, SpinLockBh};
 use crate::sched_wrr::{self, WrrCredit, WrrServer};
-use crate::stats::{PortStats, ServerStats, Totals, VipStats};
+use crate::stats::{PortStats, RefusalTotals, ServerStats, Totals, VipStats};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -121,6 +121,14 @@ impl Vip {
             totals.add(&p.totals());
         }
         totals
+    }
+
+    pub(crate) fn refusals(&self) -> RefusalTotals {
+        let mut refusals = self.stats.retired_refusals.totals();
+        for p in self.ports.iter() {
+            refusals.add(&p.stats.refused.totals());
+        }
+        refusals
     }
 }
 

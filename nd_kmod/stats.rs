@@ -107,21 +107,54 @@ impl Retired {
     }
 }
 
+/// New connections a port refused, by reason.
+#[derive(Default)]
+pub(crate) struct Refusals {
+    pub(crate) no_server: Counter,
+    pub(crate) table_full: Counter,
+}
+
+/// [`Refusals`] as read.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RefusalTotals {
+    pub(crate) no_server: u64,
+    pub(crate) table_full: u64,
+}
+
+impl RefusalTotals {
+    pub(crate) fn add(&mut self, other: &RefusalTotals) {
+        self.no_server += other.no_server;
+        self.table_full += other.table_full;
+    }
+}
+
+impl Refusals {
+    pub(crate) fn totals(&self) -> RefusalTotals {
+        RefusalTotals {
+            no_server: self.no_server.get(),
+            table_full: self.table_full.get(),
+        }
+    }
+
+    pub(crate) fn absorb(&self, gone: &RefusalTotals) {
+        self.no_server.add(gone.no_server);
+        self.table_full.add(gone.table_full);
+    }
+}
+
 /// A port's own figures.
 #[derive(Default)]
 pub(crate) struct PortStats {
     pub(crate) retired: Retired,
-    pub(crate) drop_no_server: Counter,
-    pub(crate) drop_table_full: Counter,
+    pub(crate) refused: Refusals,
 }
 
-/// A cluster address's own figures.
+/// A cluster address's own figures; its refusals are its ports' plus these of removed ports.
 #[derive(Default)]
 pub(crate) struct VipStats {
     pub(crate) retired: Retired,
+    pub(crate) retired_refusals: Refusals,
     pub(crate) drop_filtered: Counter,
-    pub(crate) drop_no_server: Counter,
-    pub(crate) drop_table_full: Counter,
 }
 
 /// The namespace's drops by reason.
