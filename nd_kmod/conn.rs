@@ -282,7 +282,7 @@ impl ConnTable {
         // A failed insert drops the entry, whose drop takes it off the gauges again.
         let inserted = bucket.insert(entry);
         if let Ok(stored) = &inserted {
-            stored.server.stats.conns.inc();
+            stored.server.stats.count_conn();
             stored.server.stats.count_packet(bytes);
         }
         let inserted = inserted.map(|_| target);

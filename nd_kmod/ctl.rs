@@ -11,7 +11,7 @@ use crate::family::{
 };
 use crate::genl::{self, AttrKind, Dump, Msg, Op, OpKind, Request};
 use crate::service::{DraftPort, DraftVip, PortServer, Server};
-use crate::stats::{PortStats, Totals, VipStats};
+use crate::stats::{DropReason, PortStats, Totals, VipStats};
 use crate::tcp_state::TcpState;
 use kernel::prelude::*;
 use kernel::str::CStr;
@@ -250,7 +250,7 @@ fn new_vip(ex: &Executor, req: &Request<'_>) -> Result {
         }
         let vip = DraftVip {
             addr,
-            stats: Arc::new(VipStats::default(), GFP_KERNEL)?,
+            stats: Arc::new(VipStats::new()?, GFP_KERNEL)?,
             ports: KVec::new(),
         };
         draft.vips.push(vip, GFP_KERNEL)?;
@@ -279,7 +279,7 @@ fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
         }
         let new = DraftPort {
             port,
-            stats: Arc::new(PortStats::default(), GFP_KERNEL)?,
+            stats: Arc::new(PortStats::new()?, GFP_KERNEL)?,
             servers: KVec::new(),
         };
         vip.ports.push(new, GFP_KERNEL)?;
@@ -459,20 +459,25 @@ fn get_info(ex: &Executor, req: &Request<'_>) -> Result {
         m.put_u32(top::CONN_COUNT, ex.conns.count())?;
         m.put_u32(top::CONN_LIMIT, ex.conns.limit())?;
         m.nest(top::DROPS, |m| {
-            for (kind, counter) in [
-                (drops::NO_SERVER, &d.no_server),
-                (drops::TABLE_FULL, &d.table_full),
-                (drops::FILTERED, &d.filtered),
-                (drops::MALFORMED, &d.malformed),
-                (drops::NO_CONNECTION, &d.no_connection),
-                (drops::NO_ROUTE, &d.no_route),
-                (drops::NO_MEMORY, &d.no_memory),
-            ] {
-                m.put_u64(kind, counter.get(), drops::PAD)?;
+            for reason in DropReason::ALL {
+                m.put_u64(drop_attr(reason), d.get(reason), drops::PAD)?;
             }
             Ok(())
         })
     })
+}
+
+/// The `DROPS` attribute that reports `reason`.
+fn drop_attr(reason: DropReason) -> u16 {
+    match reason {
+        DropReason::NoServer => drops::NO_SERVER,
+        DropReason::TableFull => drops::TABLE_FULL,
+        DropReason::Filtered => drops::FILTERED,
+        DropReason::Malformed => drops::MALFORMED,
+        DropReason::NoConnection => drops::NO_CONNECTION,
+        DropReason::NoRoute => drops::NO_ROUTE,
+        DropReason::NoMemory => drops::NO_MEMORY,
+    }
 }
 
 /// Adds a `STATS` nest: the totals, then any drop counters given.
@@ -535,7 +540,7 @@ fn dump_vips(ex: &Executor, dump: &mut Dump<'_>) -> Result {
                 m,
                 &vip.totals(),
                 &[
-                    (stats::DROP_FILTERED, vip.stats.drop_filtered.get()),
+                    (stats::DROP_FILTERED, vip.stats.filtered()),
                     (stats::DROP_NO_SERVER, refusals.no_server),
                     (stats::DROP_TABLE_FULL, refusals.table_full),
                 ],
@@ -557,12 +562,13 @@ fn dump_ports(ex: &Executor, dump: &mut Dump<'_>) -> Result {
             let more = cursor.emit(dump, Cmd::GetPort, |m| {
                 m.put_u32(top::VIP, vip.addr)?;
                 m.put_u16(top::PORT, port.port)?;
+                let refused = port.stats.refused.totals();
                 put_stats(
                     m,
                     &port.totals(),
                     &[
-                        (stats::DROP_NO_SERVER, port.stats.refused.no_server.get()),
-                        (stats::DROP_TABLE_FULL, port.stats.refused.table_full.get()),
+                        (stats::DROP_NO_SERVER, refused.no_server),
+                        (stats::DROP_TABLE_FULL, refused.table_full),
                     ],
                 )
             })?;

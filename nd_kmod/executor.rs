@@ -11,7 +11,7 @@ use crate::nf_hook::{self, Hook};
 use crate::rcu::{self, RcuArc};
 use crate::service::{Port, Services};
 use crate::skb::{Skb, Verdict};
-use crate::stats::Drops;
+use crate::stats::{DropReason, Drops};
 use crate::tcp_state::{TcpFlags, TcpState, Timeouts};
 use crate::timer::{Timer, TimerHandler};
 use crate::xmit_dr::{self, Outcome};
@@ -107,7 +107,7 @@ impl PernetState for NetExecutor {
                 services: RcuArc::new(Arc::new(Services::default(), GFP_KERNEL)?),
                 conns: ConnTable::new(clock::random_u32())?,
                 timeouts: StateTimeouts::new(),
-                drops: Drops::default(),
+                drops: Drops::new()?,
                 admin: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
             },
             GFP_KERNEL,
@@ -195,25 +195,25 @@ impl Hook for Executor {
             // The host answers pings to its cluster addresses itself.
             IPPROTO_ICMP => return skb.accept(),
             _ => {
-                vip.stats.drop_filtered.inc();
-                self.drops.filtered.inc();
+                vip.stats.count_filtered();
+                self.drops.count(DropReason::Filtered);
                 return skb.drop_packet();
             }
         }
         if ip.is_fragment {
-            self.drops.malformed.inc();
+            self.drops.count(DropReason::Malformed);
             return skb.drop_packet();
         }
         let Some(tcp) = skb
             .network_bytes(ip.header_len + TCP_MIN_LEN)
             .and_then(|b| headers::parse_tcp(&b[ip.header_len..]).ok())
         else {
-            self.drops.malformed.inc();
+            self.drops.count(DropReason::Malformed);
             return skb.drop_packet();
         };
         let Some(port) = vip.port(tcp.dport) else {
-            vip.stats.drop_filtered.inc();
-            self.drops.filtered.inc();
+            vip.stats.count_filtered();
+            self.drops.count(DropReason::Filtered);
             return skb.drop_packet();
         };
         let key = ConnKey {
@@ -234,7 +234,7 @@ impl Hook for Executor {
                 }
             }
             None => {
-                self.drops.no_connection.inc();
+                self.drops.count(DropReason::NoConnection);
                 return skb.drop_packet();
             }
         };
@@ -247,19 +247,19 @@ impl Executor {
     /// Schedules a new connection and enters it in the table.
     fn open(&self, port: &Port, key: ConnKey, bytes: u32, now: u64) -> Option<Target> {
         let Some(server) = port.schedule() else {
-            port.stats.refused.no_server.inc();
-            self.drops.no_server.inc();
+            port.stats.refused.count_no_server();
+            self.drops.count(DropReason::NoServer);
             return None;
         };
         match self.conns.insert(key, server, bytes, now, &self.timeouts) {
             Ok(target) => Some(target),
             Err(InsertError::Full) => {
-                port.stats.refused.table_full.inc();
-                self.drops.table_full.inc();
+                port.stats.refused.count_table_full();
+                self.drops.count(DropReason::TableFull);
                 None
             }
             Err(InsertError::NoMemory) => {
-                self.drops.no_memory.inc();
+                self.drops.count(DropReason::NoMemory);
                 None
             }
         }
@@ -268,7 +268,7 @@ impl Executor {
     fn forward(&self, net: NetRef, skb: Skb<'_>, target: Target) -> Verdict {
         let (verdict, outcome) = xmit_dr::send(net, skb, target.addr, target.mac);
         if outcome == Outcome::NoRoute {
-            self.drops.no_route.inc();
+            self.drops.count(DropReason::NoRoute);
         }
         verdict
     }

@@ -11,6 +11,8 @@
 #include <linux/jiffies.h>
 #include <linux/rcupdate.h>
 #include <linux/err.h>
+#include <linux/percpu.h>
+#include <linux/cpumask.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/netns/generic.h>
@@ -221,4 +223,27 @@ u64 nd_jiffies64(void)
 unsigned long nd_msecs_to_jiffies(unsigned int ms)
 {
 	return msecs_to_jiffies(ms);
+}
+
+u64 __percpu *nd_alloc_percpu_u64s(unsigned int count)
+{
+	return __alloc_percpu_gfp(count * sizeof(u64), __alignof__(u64), GFP_KERNEL);
+}
+
+void nd_this_cpu_add_u64(u64 __percpu *base, unsigned int index, u64 n)
+{
+	this_cpu_add(base[index], n);
+}
+
+u64 nd_per_cpu_u64(const u64 __percpu *base, unsigned int index, int cpu)
+{
+	return READ_ONCE(per_cpu_ptr(base, cpu)[index]);
+}
+
+/* The possible CPU after @cpu (-1 starts), or -1 past the last: for_each_possible_cpu. */
+int nd_next_possible_cpu(int cpu)
+{
+	unsigned int next = cpumask_next(cpu, cpu_possible_mask);
+
+	return next < nr_cpu_ids ? next : -1;
 }

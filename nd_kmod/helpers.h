@@ -61,6 +61,11 @@ void nd_spin_lock_bh(spinlock_t *lock);
 void nd_spin_unlock_bh(spinlock_t *lock);
 void nd_timer_setup(struct timer_list *timer, void (*callback)(struct timer_list *));
 u64 nd_jiffies64(void);
+
+u64 __percpu *nd_alloc_percpu_u64s(unsigned int count);
+void nd_this_cpu_add_u64(u64 __percpu *base, unsigned int index, u64 n);
+u64 nd_per_cpu_u64(const u64 __percpu *base, unsigned int index, int cpu);
+int nd_next_possible_cpu(int cpu);
 unsigned long nd_msecs_to_jiffies(unsigned int ms);
 
 #endif

@@ -14,6 +14,7 @@ mod genl;
 mod lock_bh;
 mod netns;
 mod nf_hook;
+mod percpu;
 mod rcu;
 mod skb;
 mod timer;

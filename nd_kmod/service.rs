@@ -30,7 +30,7 @@ impl Server {
             Server {
                 addr,
                 mac: AtomicU64::new(0),
-                stats: ServerStats::default(),
+                stats: ServerStats::new()?,
             },
             GFP_KERNEL,
         )?;

@@ -1,42 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Counters and gauges. The packet path updates only the server's figures; port and address
-//! totals are summed when read, plus what removed servers and ports had counted.
+//! Counters and gauges. The packet path updates only per-CPU copies of the server's figures
+//! and of the drop counts; port and address totals are summed when read, plus what removed
+//! servers and ports had counted (those are kept in plain atomics: only administration adds to
+//! them).
 
-use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use crate::percpu::PerCpuCounters;
+use crate::tcp_state::TcpState;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
 
 /// A monotonically increasing count.
 #[derive(Default)]
-pub(crate) struct Counter(AtomicU64);
+struct Counter(AtomicU64);
 
 impl Counter {
     pub(crate) fn add(&self, n: u64) {
         self.0.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(crate) fn inc(&self) {
-        self.add(1);
-    }
-
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
-    }
-}
-
-/// A level that goes up and down.
-#[derive(Default)]
-pub(crate) struct Gauge(AtomicI64);
-
-impl Gauge {
-    pub(crate) fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn dec(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> u32 {
-        u32::try_from(self.0.load(Ordering::Relaxed).max(0)).unwrap_or(u32::MAX)
     }
 }
 
@@ -60,24 +43,61 @@ impl Totals {
     }
 }
 
-/// One server's figures.
-#[derive(Default)]
-pub(crate) struct ServerStats {
-    pub(crate) conns: Counter,
-    pub(crate) active: Gauge,
-    pub(crate) inactive: Gauge,
-    pub(crate) packets: Counter,
-    pub(crate) bytes: Counter,
+/// One server's figures. Every forwarded packet updates them, so they live on per-CPU copies.
+pub(crate) struct ServerStats(PerCpuCounters<5>);
+
+const CONNS: usize = 0;
+const PACKETS: usize = 1;
+const BYTES: usize = 2;
+const ACTIVE: usize = 3;
+const INACTIVE: usize = 4;
+
+/// A gauge kept as a wrapping sum of increments and decrements, as read.
+fn gauge_value(sum: u64) -> u32 {
+    u32::try_from((sum as i64).max(0)).unwrap_or(u32::MAX)
 }
 
 impl ServerStats {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(ServerStats(PerCpuCounters::new()?))
+    }
+
     pub(crate) fn totals(&self) -> Totals {
         Totals {
-            conns: self.conns.get(),
-            active: self.active.get(),
-            inactive: self.inactive.get(),
-            packets: self.packets.get(),
-            bytes: self.bytes.get(),
+            conns: self.0.sum::<CONNS>(),
+            active: gauge_value(self.0.sum::<ACTIVE>()),
+            inactive: gauge_value(self.0.sum::<INACTIVE>()),
+            packets: self.0.sum::<PACKETS>(),
+            bytes: self.0.sum::<BYTES>(),
+        }
+    }
+
+    /// Counts one new connection scheduled to this server.
+    pub(crate) fn count_conn(&self) {
+        self.0.add::<CONNS>(1);
+    }
+
+    /// Counts one forwarded packet of `bytes` bytes.
+    pub(crate) fn count_packet(&self, bytes: u32) {
+        self.0.add::<PACKETS>(1);
+        self.0.add::<BYTES>(u64::from(bytes));
+    }
+
+    /// A connection of this server entered `state`.
+    pub(crate) fn enter(&self, state: TcpState) {
+        if state.is_active() {
+            self.0.add::<ACTIVE>(1);
+        } else {
+            self.0.add::<INACTIVE>(1);
+        }
+    }
+
+    /// A connection of this server left `state`.
+    pub(crate) fn leave(&self, state: TcpState) {
+        if state.is_active() {
+            self.0.add::<ACTIVE>(u64::MAX);
+        } else {
+            self.0.add::<INACTIVE>(u64::MAX);
         }
     }
 }
@@ -107,11 +127,31 @@ impl Retired {
     }
 }
 
-/// New connections a port refused, by reason.
-#[derive(Default)]
-pub(crate) struct Refusals {
-    pub(crate) no_server: Counter,
-    pub(crate) table_full: Counter,
+/// New connections a port refused, by reason: a flood of them must not contend on one line.
+pub(crate) struct Refusals(PerCpuCounters<2>);
+
+const NO_SERVER: usize = 0;
+const TABLE_FULL: usize = 1;
+
+impl Refusals {
+    fn new() -> Result<Self> {
+        Ok(Refusals(PerCpuCounters::new()?))
+    }
+
+    pub(crate) fn count_no_server(&self) {
+        self.0.add::<NO_SERVER>(1);
+    }
+
+    pub(crate) fn count_table_full(&self) {
+        self.0.add::<TABLE_FULL>(1);
+    }
+
+    pub(crate) fn totals(&self) -> RefusalTotals {
+        RefusalTotals {
+            no_server: self.0.sum::<NO_SERVER>(),
+            table_full: self.0.sum::<TABLE_FULL>(),
+        }
+    }
 }
 
 /// [`Refusals`] as read.
@@ -128,7 +168,14 @@ impl RefusalTotals {
     }
 }
 
-impl Refusals {
+/// Refusals of removed ports.
+#[derive(Default)]
+pub(crate) struct RetiredRefusals {
+    no_server: Counter,
+    table_full: Counter,
+}
+
+impl RetiredRefusals {
     pub(crate) fn totals(&self) -> RefusalTotals {
         RefusalTotals {
             no_server: self.no_server.get(),
@@ -143,54 +190,101 @@ impl Refusals {
 }
 
 /// A port's own figures.
-#[derive(Default)]
 pub(crate) struct PortStats {
     pub(crate) retired: Retired,
     pub(crate) refused: Refusals,
 }
 
+impl PortStats {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(PortStats {
+            retired: Retired::default(),
+            refused: Refusals::new()?,
+        })
+    }
+}
+
 /// A cluster address's own figures; its refusals are its ports' plus these of removed ports.
-#[derive(Default)]
 pub(crate) struct VipStats {
     pub(crate) retired: Retired,
-    pub(crate) retired_refusals: Refusals,
-    pub(crate) drop_filtered: Counter,
+    pub(crate) retired_refusals: RetiredRefusals,
+    filtered: PerCpuCounters<1>,
 }
 
-/// The namespace's drops by reason.
-#[derive(Default)]
-pub(crate) struct Drops {
-    pub(crate) no_server: Counter,
-    pub(crate) table_full: Counter,
-    pub(crate) filtered: Counter,
-    pub(crate) malformed: Counter,
-    pub(crate) no_connection: Counter,
-    pub(crate) no_route: Counter,
-    pub(crate) no_memory: Counter,
-}
-
-impl ServerStats {
-    /// Counts one forwarded packet of `bytes` bytes.
-    pub(crate) fn count_packet(&self, bytes: u32) {
-        self.packets.inc();
-        self.bytes.add(u64::from(bytes));
+impl VipStats {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(VipStats {
+            retired: Retired::default(),
+            retired_refusals: RetiredRefusals::default(),
+            filtered: PerCpuCounters::new()?,
+        })
     }
 
-    /// A connection of this server entered `state`.
-    pub(crate) fn enter(&self, state: crate::tcp_state::TcpState) {
-        if state.is_active() {
-            self.active.inc();
-        } else {
-            self.inactive.inc();
+    /// Counts a packet to an unconfigured port or an unserved protocol.
+    pub(crate) fn count_filtered(&self) {
+        self.filtered.add::<0>(1);
+    }
+
+    pub(crate) fn filtered(&self) -> u64 {
+        self.filtered.sum::<0>()
+    }
+}
+
+/// Why the packet path dropped a packet.
+#[derive(Clone, Copy)]
+pub(crate) enum DropReason {
+    NoServer,
+    TableFull,
+    Filtered,
+    Malformed,
+    NoConnection,
+    NoRoute,
+    NoMemory,
+}
+
+impl DropReason {
+    /// Every reason.
+    pub(crate) const ALL: [DropReason; 7] = [
+        DropReason::NoServer,
+        DropReason::TableFull,
+        DropReason::Filtered,
+        DropReason::Malformed,
+        DropReason::NoConnection,
+        DropReason::NoRoute,
+        DropReason::NoMemory,
+    ];
+}
+
+/// The namespace's drops by reason; under a flood every CPU counts them.
+pub(crate) struct Drops(PerCpuCounters<7>);
+
+impl Drops {
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Drops(PerCpuCounters::new()?))
+    }
+
+    pub(crate) fn count(&self, reason: DropReason) {
+        match reason {
+            DropReason::NoServer => self.0.add::<0>(1),
+            DropReason::TableFull => self.0.add::<1>(1),
+            DropReason::Filtered => self.0.add::<2>(1),
+            DropReason::Malformed => self.0.add::<3>(1),
+            DropReason::NoConnection => self.0.add::<4>(1),
+            DropReason::NoRoute => self.0.add::<5>(1),
+            DropReason::NoMemory => self.0.add::<6>(1),
         }
     }
 
-    /// A connection of this server left `state`.
-    pub(crate) fn leave(&self, state: crate::tcp_state::TcpState) {
-        if state.is_active() {
-            self.active.dec();
-        } else {
-            self.inactive.dec();
+    /// Drops for `reason` so far.
+    pub(crate) fn get(&self, reason: DropReason) -> u64 {
+        match reason {
+            DropReason::NoServer => self.0.sum::<0>(),
+            DropReason::TableFull => self.0.sum::<1>(),
+            DropReason::Filtered => self.0.sum::<2>(),
+            DropReason::Malformed => self.0.sum::<3>(),
+            DropReason::NoConnection => self.0.sum::<4>(),
+            DropReason::NoRoute => self.0.sum::<5>(),
+            DropReason::NoMemory => self.0.sum::<6>(),
         }
     }
 }

@@ -2,7 +2,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use ndtest::connect::{self, ConnectOptions};
 use ndtest::greeting::valid_server_name;
 use ndtest::hold::{self, HoldOptions};
-use ndtest::serve::{ServeOptions, Server};
+use ndtest::serve::{ServeMode, ServeOptions, Server};
 use ndtest::wait_port::wait_for_port;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,16 +21,21 @@ struct Cli {
 enum Command {
     /// TCP server: greets each connection with
     /// "NAME <peer_ip>:<peer_port> <local_ip>:<local_port>", then echoes
-    /// until EOF. Prints "listening ADDR:PORT" once bound; exits 0 on SIGTERM.
+    /// until EOF; with --http, answers each HTTP request with 200 and that
+    /// line as the body instead. Prints "listening ADDR:PORT" once bound;
+    /// exits 0 on SIGTERM.
     Serve {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: SocketAddr,
         /// Server name sent in the greeting (no whitespace).
         #[arg(long, value_parser = parse_server_name)]
         name: String,
-        /// Delay before the greeting, to act as a slow server.
+        /// Delay before the greeting or response, to act as a slow server.
         #[arg(long, value_name = "N", default_value_t = 0)]
         delay_ms: u64,
+        /// Speak HTTP/1.0 (a health endpoint for advisors) instead of greet-and-echo.
+        #[arg(long)]
+        http: bool,
     },
     /// Opens short connections (greeting, echo, close) and prints a JSON
     /// report; exits 0 whatever the outcome.
@@ -114,10 +119,16 @@ fn main() -> ExitCode {
             listen,
             name,
             delay_ms,
+            http,
         } => serve(ServeOptions {
             listen,
             name,
             greeting_delay: Duration::from_millis(delay_ms),
+            mode: if http {
+                ServeMode::Http
+            } else {
+                ServeMode::GreetAndEcho
+            },
         }),
         Command::Connect {
             to,

@@ -1,4 +1,5 @@
-//! `ndtest serve`: greets each connection with what it saw, then echoes.
+//! `ndtest serve`: greets each connection with what it saw, then echoes; or, as an HTTP
+//! endpoint for the Manager's advisors, answers each request with that greeting.
 
 use crate::greeting::Greeting;
 use crate::net::CONNECTION_THREAD_STACK;
@@ -12,19 +13,33 @@ use std::time::Duration;
 /// Room for bursts of SYNs when tests open hundreds of connections at once.
 const LISTEN_BACKLOG: i32 = 1024;
 
+/// Longest HTTP request head read before answering.
+const MAX_REQUEST_HEAD: usize = 8 * 1024;
+
+/// What the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeMode {
+    /// The greeting line, then an echo of everything received.
+    GreetAndEcho,
+    /// HTTP/1.0: each request is answered with 200 and the greeting line as the body.
+    Http,
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Sent as the first greeting field; must not contain whitespace.
     pub name: String,
-    /// Wait before sending the greeting, to act as a slow server.
+    /// Wait before sending the greeting or response, to act as a slow server.
     pub greeting_delay: Duration,
+    pub mode: ServeMode,
 }
 
 pub struct Server {
     listener: TcpListener,
     name: Arc<str>,
     greeting_delay: Duration,
+    mode: ServeMode,
 }
 
 impl Server {
@@ -43,6 +58,7 @@ impl Server {
             listener: socket.into(),
             name: options.name.as_str().into(),
             greeting_delay: options.greeting_delay,
+            mode: options.mode,
         })
     }
 
@@ -64,10 +80,10 @@ impl Server {
                 Err(error) => return error,
             };
             let name = Arc::clone(&self.name);
-            let delay = self.greeting_delay;
+            let (delay, mode) = (self.greeting_delay, self.mode);
             let spawned = thread::Builder::new()
                 .stack_size(CONNECTION_THREAD_STACK)
-                .spawn(move || serve_connection(stream, &name, delay));
+                .spawn(move || serve_connection(stream, &name, delay, mode));
             if let Err(error) = spawned {
                 eprintln!("ndtest serve: cannot start connection thread: {error}");
             }
@@ -91,18 +107,25 @@ fn is_transient_accept_error(error: &io::Error) -> bool {
     )
 }
 
-fn serve_connection(mut stream: TcpStream, name: &str, greeting_delay: Duration) {
+fn serve_connection(mut stream: TcpStream, name: &str, delay: Duration, mode: ServeMode) {
     // Errors end the connection; the client reports what it observed.
-    let _ = greet_and_echo(&mut stream, name, greeting_delay);
+    let _ = match mode {
+        ServeMode::GreetAndEcho => greet_and_echo(&mut stream, name, delay),
+        ServeMode::Http => answer_http(&mut stream, name, delay),
+    };
+}
+
+fn greeting(stream: &TcpStream, name: &str) -> io::Result<Greeting> {
+    Ok(Greeting {
+        server: name.to_owned(),
+        peer: stream.peer_addr()?,
+        local: stream.local_addr()?,
+    })
 }
 
 fn greet_and_echo(stream: &mut TcpStream, name: &str, greeting_delay: Duration) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let greeting = Greeting {
-        server: name.to_owned(),
-        peer: stream.peer_addr()?,
-        local: stream.local_addr()?,
-    };
+    let greeting = greeting(stream, name)?;
     if !greeting_delay.is_zero() {
         thread::sleep(greeting_delay);
     }
@@ -116,4 +139,31 @@ fn greet_and_echo(stream: &mut TcpStream, name: &str, greeting_delay: Duration) 
             Err(error) => return Err(error),
         }
     }
+}
+
+/// Reads one request head and answers it with the greeting line; the connection then closes,
+/// as HTTP/1.0 has it.
+fn answer_http(stream: &mut TcpStream, name: &str, delay: Duration) -> io::Result<()> {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > MAX_REQUEST_HEAD {
+            return stream.write_all(b"HTTP/1.0 431 Request Header Fields Too Large\r\n\r\n");
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    if !delay.is_zero() {
+        thread::sleep(delay);
+    }
+    let body = greeting(stream, name)?.to_line();
+    let response = format!(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes())
 }

@@ -552,3 +552,44 @@ fn reports_are_single_json_lines() {
         assert!(value.get(key).is_some(), "missing {key} in {text}");
     }
 }
+
+#[test]
+fn http_mode_answers_a_request_with_the_greeting_as_body() {
+    let server = ServeProcess::start("health1", &["--http"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.0 200 OK\r\n"), "{head:?}");
+    assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    let greeting = Greeting::parse(body).unwrap();
+    assert_eq!(greeting.server, "health1");
+    assert_eq!(greeting.peer, stream.local_addr().unwrap());
+}
+
+#[test]
+fn http_mode_waits_for_the_whole_request_head() {
+    let server = ServeProcess::start("health2", &["--http"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n").unwrap();
+    let mut byte = [0u8; 1];
+    let early = stream.read(&mut byte);
+    assert!(early.is_err(), "answered before the head ended: {early:?}");
+    stream.write_all(b"\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.0 200 OK"), "{response:?}");
+}
