@@ -1,8 +1,12 @@
 # The cluster's network, shared by the suite and the demo: one LAN (a bridge in the root
 # namespace) with a client, a dispatcher, three servers and a second dispatcher, each in its
 # own network namespace. Servers hold the cluster address on lo and never answer ARP for it.
+# A second LAN joins the first dispatcher and the servers only: the paper's two-network
+# configuration, where the dispatcher reaches the servers over a network of their own and the
+# servers answer clients over the first.
 
 LAN=10.0.0
+BACK_LAN=10.1.0
 VIP=$LAN.100
 VIP2=$LAN.200
 CLIENT=$LAN.2
@@ -16,7 +20,7 @@ ns_exec() {
     /sbin/ip netns exec "$ns" "$@"
 }
 
-# attach NS ADDR: a namespace with one veth into the LAN.
+# attach NS ADDR: a namespace with one veth (its eth0) into the first LAN.
 attach() {
     ns=$1
     addr=$2
@@ -28,13 +32,26 @@ attach() {
     ns_exec "$ns" /sbin/ip link set lo up
 }
 
+# attach_back NS ADDR: a second veth (its eth1) from an existing namespace into the second LAN.
+attach_back() {
+    ns=$1
+    addr=$2
+    /sbin/ip link add "w-$ns" type veth peer name eth1 netns "$ns"
+    /sbin/ip link set "w-$ns" master br1 up
+    ns_exec "$ns" /sbin/ip addr add "$addr/24" dev eth1
+    ns_exec "$ns" /sbin/ip link set eth1 up
+}
+
 cluster_up() {
     /sbin/ip link add br0 type bridge
     /sbin/ip link set br0 up
+    /sbin/ip link add br1 type bridge
+    /sbin/ip link set br1 up
     attach client $CLIENT
     attach lb $LB
     attach lb2 $LB2
     ns_exec lb /sbin/ip addr add $VIP/32 dev eth0
+    attach_back lb $BACK_LAN.1
     ns_exec lb2 /sbin/ip addr add $VIP2/32 dev eth0
     i=1
     for addr in $SERVERS; do
@@ -45,6 +62,10 @@ cluster_up() {
         ns_exec "srv$i" sysctl -qw net.ipv4.conf.all.arp_announce=2
         ns_exec "srv$i" sysctl -qw net.ipv4.conf.eth0.arp_ignore=1
         ns_exec "srv$i" sysctl -qw net.ipv4.conf.eth0.arp_announce=2
+        # Requests arrive on eth1 from clients routed through eth0: not a spoofing sign here.
+        attach_back "srv$i" "$BACK_LAN.1$i"
+        ns_exec "srv$i" sysctl -qw net.ipv4.conf.all.rp_filter=0
+        ns_exec "srv$i" sysctl -qw net.ipv4.conf.eth1.rp_filter=0
         ns_exec "srv$i" ndtest serve --listen 0.0.0.0:80 --name "srv$i" >/dev/null &
         i=$((i + 1))
     done

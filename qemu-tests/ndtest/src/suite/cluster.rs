@@ -15,6 +15,8 @@ pub const VIP: &str = "10.0.0.100";
 pub const VIP2: &str = "10.0.0.200";
 pub const SERVERS: [&str; 3] = ["10.0.0.11", "10.0.0.12", "10.0.0.13"];
 pub const SERVER_NAMES: [&str; 3] = ["srv1", "srv2", "srv3"];
+/// The servers' addresses on the second LAN, which only they and the first dispatcher share.
+pub const BACK_SERVERS: [&str; 3] = ["10.1.0.11", "10.1.0.12", "10.1.0.13"];
 
 pub type Outcome = Result<(), String>;
 

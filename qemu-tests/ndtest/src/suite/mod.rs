@@ -12,6 +12,7 @@ type Scenario = (&'static str, fn() -> Outcome);
 const SCENARIOS: &[Scenario] = &[
     ("weighted_round_robin", scenarios::weighted_round_robin),
     ("direct_server_return", scenarios::direct_server_return),
+    ("two_networks", scenarios::two_networks),
     ("filtering", scenarios::filtering),
     ("quiesce", scenarios::quiesce),
     ("live_changes", scenarios::live_changes),

@@ -84,6 +84,62 @@ pub fn direct_server_return() -> Outcome {
     Ok(())
 }
 
+/// The paper's two-network configuration: servers configured by their addresses on a second
+/// LAN get the client's packets over it, unchanged, and answer the client over the first.
+pub fn two_networks() -> Outcome {
+    configure(LB_NS, VIP, &BACK_SERVERS.map(|server| (server, 1)))?;
+    let lb_tx = |dev| device_counter(LB_NS, dev, "tx_packets");
+    let servers_tx = |dev| -> Result<u64, String> {
+        SERVER_NAMES
+            .iter()
+            .map(|ns| device_counter(ns, dev, "tx_packets"))
+            .sum()
+    };
+    let before = (
+        lb_tx("eth0")?,
+        lb_tx("eth1")?,
+        servers_tx("eth0")?,
+        servers_tx("eth1")?,
+    );
+    let report = connect(VIP, 80, 60, 4)?;
+    let front = lb_tx("eth0")? - before.0;
+    let back = lb_tx("eth1")? - before.1;
+    let replies_front = servers_tx("eth0")? - before.2;
+    let replies_back = servers_tx("eth1")? - before.3;
+    println!(
+        "  dispatcher sent {front} packets on the first LAN, {back} on the second; servers \
+         sent {replies_front} on the first, {replies_back} on the second; {:?}",
+        report.per_server
+    );
+    ensure(report.ok == 60, || {
+        format!("{} connections failed: {:?}", report.failed, report.errors)
+    })?;
+    for name in SERVER_NAMES {
+        let got = report.per_server.get(name).copied().unwrap_or(0);
+        ensure(got == 20, || format!("{name} got {got} of 60 connections"))?;
+    }
+    ensure(
+        report.server_saw_peer == [CLIENT] && report.server_saw_local == [VIP],
+        || {
+            format!(
+                "servers saw peers {:?} on {:?}",
+                report.server_saw_peer, report.server_saw_local
+            )
+        },
+    )?;
+    // Each connection sends at least 4 segments to its server and gets at least 3 back.
+    ensure(back >= 60 * 4, || {
+        format!("only {back} packets forwarded on the second LAN")
+    })?;
+    ensure(replies_front >= 60 * 3, || {
+        format!("servers sent only {replies_front} packets to the client on the first LAN")
+    })?;
+    // ARP and the like are all that may pass the other way.
+    ensure(front <= 10 && replies_back <= 10, || {
+        format!("{front} packets forwarded on the first LAN, {replies_back} replies on the second")
+    })
+}
+
 /// An unconfigured port of the VIP is filtered and counted; the configured one still works.
 pub fn filtering() -> Outcome {
     configure(LB_NS, VIP, &weighted())?;
