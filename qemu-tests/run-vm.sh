@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Boots the test kernel under QEMU with an initramfs holding the module, ndadm, ndtest and
-# the guest scripts, runs MODE (suite or demo) and checks the guest's log.
+# Boots the test kernel under QEMU with an initramfs holding the module, ndadm, ndtest, the
+# Manager and its agent, and the guest scripts; runs MODE (suite or demo) and checks the
+# guest's log.
 #
 # Usage: run-vm.sh suite|demo [SCENARIO...]
 set -euo pipefail
@@ -27,7 +28,7 @@ for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm; do ldd "$bin"; done |
     cp -L "$lib" "$root$lib"
 done
 cp "$top/nd.ko" "$root/nd/nd.ko"
-cp "$tools/ndadm" "$tools/ndtest" "$root/bin/"
+cp "$tools/ndadm" "$tools/ndtest" "$tools/nd-manager" "$tools/nd-agent" "$root/bin/"
 cp "$here"/guest/*.sh "$root/nd/"
 cp "$here/guest/init" "$root/init"
 chmod +x "$root/init" "$root"/nd/*.sh

@@ -194,6 +194,22 @@ impl Hold {
     }
 }
 
+/// Fails unless some of the held streams went to server `name` and all `conns` came through
+/// intact.
+pub fn streams_intact(streams: &HoldReport, name: &str, conns: u32) -> Outcome {
+    ensure(
+        streams.per_server.get(name).copied().unwrap_or(0) > 0,
+        || format!("no stream reached {name}: {:?}", streams.per_server),
+    )?;
+    ensure(streams.intact == u64::from(conns), || {
+        format!(
+            "{} of {conns} streams broke: {:?}",
+            u64::from(conns).saturating_sub(streams.intact),
+            streams.errors
+        )
+    })
+}
+
 /// One server's row of `ndadm server show`.
 #[derive(Debug, Default)]
 pub struct ServerRow {

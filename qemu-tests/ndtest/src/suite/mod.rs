@@ -2,6 +2,8 @@
 //! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
 
 pub mod cluster;
+mod managed;
+mod manager_scenarios;
 mod scenarios;
 
 use cluster::Outcome;
@@ -27,6 +29,19 @@ const SCENARIOS: &[Scenario] = &[
     ("batch_weights", scenarios::batch_weights),
     ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
+    (
+        "manager_slow_server",
+        manager_scenarios::manager_slow_server,
+    ),
+    (
+        "manager_service_down",
+        manager_scenarios::manager_service_down,
+    ),
+    (
+        "manager_agent_silent",
+        manager_scenarios::manager_agent_silent,
+    ),
+    ("manager_reload", manager_scenarios::manager_reload),
 ];
 
 /// Runs the scenarios named in `only` (comma-separated; all when empty) and prints a line

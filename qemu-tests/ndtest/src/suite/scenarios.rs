@@ -174,17 +174,7 @@ pub fn quiesce() -> Outcome {
         "  while quiesced: {:?}; streams {:?} intact {}/{}",
         during.per_server, streams.per_server, streams.intact, streams.conns
     );
-    ensure(
-        streams.per_server.get("srv1").copied().unwrap_or(0) > 0,
-        || "no stream reached srv1 before quiescing".into(),
-    )?;
-    ensure(streams.intact == 6, || {
-        format!(
-            "{} of 6 streams broke: {:?}",
-            6 - streams.intact,
-            streams.errors
-        )
-    })?;
+    streams_intact(&streams, "srv1", 6)?;
     ensure(
         during.ok == 30 && !during.per_server.contains_key("srv1"),
         || {

@@ -1,0 +1,88 @@
+//! The Executor over generic netlink, through `ndadm`'s client.
+
+use std::net::Ipv4Addr;
+use std::sync::{Mutex, PoisonError};
+
+use ndadm::client::{Client, Error, ErrorKind};
+use ndadm::model::{ServerOptions, Service, WeightEntry};
+
+use super::{Executor, ExecutorError, ServerReading};
+
+/// The Executor of this network namespace, over generic netlink.
+///
+/// The socket opens on first use and again after a failure that is not the kernel refusing a
+/// request, so the Manager rides out the module being unloaded and loaded again.
+#[derive(Default)]
+pub struct NetlinkExecutor {
+    client: Mutex<Option<Client>>,
+}
+
+impl NetlinkExecutor {
+    /// An Executor that connects when first asked.
+    pub fn new() -> NetlinkExecutor {
+        NetlinkExecutor::default()
+    }
+
+    fn with_client<T>(
+        &self,
+        request: impl FnOnce(&Client) -> Result<T, Error>,
+    ) -> Result<T, ExecutorError> {
+        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if client.is_none() {
+            *client = Some(Client::connect()?);
+        }
+        let result = request(client.as_ref().expect("connected above"));
+        if let Err(error) = &result {
+            if !matches!(error.kind(), ErrorKind::Kernel(_)) {
+                *client = None;
+            }
+        }
+        Ok(result?)
+    }
+}
+
+impl Executor for NetlinkExecutor {
+    fn vips(&self) -> Result<Vec<Ipv4Addr>, ExecutorError> {
+        let vips = self.with_client(Client::vips)?;
+        Ok(vips.into_iter().map(|vip| vip.vip).collect())
+    }
+
+    fn ports(&self) -> Result<Vec<Service>, ExecutorError> {
+        let ports = self.with_client(Client::ports)?;
+        Ok(ports.iter().map(|port| port.service()).collect())
+    }
+
+    fn servers(&self) -> Result<Vec<ServerReading>, ExecutorError> {
+        let servers = self.with_client(Client::servers)?;
+        Ok(servers
+            .iter()
+            .map(|server| ServerReading {
+                service: server.service(),
+                server: server.server,
+                weight: server.weight,
+                conns: server.stats.conns,
+                active: server.stats.active,
+            })
+            .collect())
+    }
+
+    fn add_vip(&self, vip: Ipv4Addr) -> Result<(), ExecutorError> {
+        self.with_client(|client| client.add_vip(vip))
+    }
+
+    fn add_port(&self, service: Service) -> Result<(), ExecutorError> {
+        self.with_client(|client| client.add_port(service))
+    }
+
+    fn add_server(&self, service: Service, server: Ipv4Addr) -> Result<(), ExecutorError> {
+        let options = ServerOptions {
+            weight: Some(1),
+            mac: None,
+        };
+        self.with_client(|client| client.add_server(service, server, options))
+    }
+
+    fn set_weights(&self, service: Service, weights: &[WeightEntry]) -> Result<(), ExecutorError> {
+        self.with_client(|client| client.set_weights(service, weights))
+    }
+}

@@ -1,4 +1,0 @@
-fn main() {
-    eprintln!("nd-manager: not implemented yet");
-    std::process::exit(1);
-}

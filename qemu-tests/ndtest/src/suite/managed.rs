@@ -1,0 +1,288 @@
+//! A cluster run by the Manager: nd-manager in the dispatcher's namespace, and on each server
+//! an nd-agent reporting a `load` read from a file and an HTTP health endpoint for the
+//! advisor. Every process belongs to the scenario and ends with it.
+
+use super::cluster::*;
+use std::fs;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Manager's interval in these scenarios.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+/// The port of the servers' health endpoints.
+const HEALTH_PORT: u16 = 8080;
+/// How long the HTTP advisor waits for an answer.
+pub const ADVISOR_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long an agent's report stays valid at the Manager.
+pub const STALE_AFTER: Duration = Duration::from_secs(3);
+const MANAGER_CONFIG: &str = "/tmp/nd-manager.toml";
+const MANAGER_LOG: &str = "/tmp/nd-manager.log";
+
+/// A process in a namespace, ended when dropped.
+pub struct Daemon {
+    what: String,
+    child: Child,
+}
+
+impl Daemon {
+    /// Starts `args` in `ns`, its output appended to `log`.
+    fn start(ns: &str, args: &[&str], log: &str) -> Result<Daemon, String> {
+        let what = format!("{} in {ns}", args.join(" "));
+        let output = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("{log}: {e}"))?;
+        let errors = output.try_clone().map_err(|e| format!("{log}: {e}"))?;
+        let child = Command::new("/sbin/ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(output)
+            .stderr(errors)
+            .spawn()
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(Daemon { what, child })
+    }
+
+    /// Sends `signal` (`ip netns exec` execs the command, so the child is the daemon itself).
+    fn signal(&self, signal: i32) -> Result<(), String> {
+        let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
+        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+        if unsafe { libc::kill(pid, signal) } == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "signal {signal} to {}: {}",
+                self.what,
+                std::io::Error::last_os_error()
+            ))
+        }
+    }
+
+    /// Fails if the daemon has exited.
+    fn alive(&mut self) -> Outcome {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("{} exited: {status}", self.what)),
+            Err(e) => Err(format!("{}: {e}", self.what)),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the Manager weighs, as `[metrics]` lines, e.g. `http = 1.0`.
+pub type Metrics<'a> = &'a [(&'a str, f64)];
+
+/// The Manager's configuration for `VIP`:80 and the three servers.
+fn manager_config(metrics: Metrics<'_>) -> String {
+    let mut text = format!(
+        "interval = \"{}ms\"\nsmoothing = 0.5\nsensitivity = 0.05\nmax_weight = 100\n\
+         agent_listen = \"{LB_ADDR}:7050\"\n\n[metrics]\n",
+        INTERVAL.as_millis()
+    );
+    for (name, weight) in metrics {
+        text += &format!("{name} = {weight}\n");
+    }
+    text += &format!(
+        "\n[[advisor]]\nname = \"http\"\nkind = \"http\"\nport = {HEALTH_PORT}\npath = \"/\"\n\
+         timeout = \"{}ms\"\n\n[[host_metric]]\nname = \"load\"\nstale_after = \"{}ms\"\n\n\
+         [[service]]\nvip = \"{VIP}\"\nport = 80\npolicy = \"weighted\"\n",
+        ADVISOR_TIMEOUT.as_millis(),
+        STALE_AFTER.as_millis()
+    );
+    for server in SERVERS {
+        text += &format!("  [[service.server]]\n  address = \"{server}\"\n");
+    }
+    text
+}
+
+fn load_file(server: usize) -> String {
+    format!("/tmp/nd-load-{}", SERVER_NAMES[server])
+}
+
+/// Three servers with agents and health endpoints, and the Manager over them.
+pub struct ManagedCluster {
+    // Dropped first: the Manager stops before what it watches.
+    manager: Option<Daemon>,
+    agents: [Option<Daemon>; 3],
+    health: [Option<Daemon>; 3],
+}
+
+impl ManagedCluster {
+    /// Configures `VIP`:80 with the three servers at weight 1, sets every server's load to
+    /// 10, and starts the agents, the health endpoints (`slow` answers after `slow_ms`) and
+    /// the Manager weighing `metrics`.
+    pub fn start(metrics: Metrics<'_>, slow: Option<(usize, u64)>) -> Result<Self, String> {
+        configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
+        let _ = fs::remove_file(MANAGER_LOG);
+        let mut agents = [None, None, None];
+        let mut health = [None, None, None];
+        for server in 0..SERVERS.len() {
+            set_load(server, 10)?;
+            agents[server] = Some(start_agent(server)?);
+            let delay = slow.filter(|(s, _)| *s == server).map_or(0, |(_, ms)| ms);
+            health[server] = Some(start_health(server, delay)?);
+        }
+        fs::write(MANAGER_CONFIG, manager_config(metrics)).map_err(|e| e.to_string())?;
+        let manager = Daemon::start(
+            LB_NS,
+            &["nd-manager", "--config", MANAGER_CONFIG],
+            MANAGER_LOG,
+        )?;
+        Ok(ManagedCluster {
+            manager: Some(manager),
+            agents,
+            health,
+        })
+    }
+
+    /// Stops server `server`'s health endpoint.
+    pub fn stop_health(&mut self, server: usize) {
+        self.health[server] = None;
+    }
+
+    /// Starts server `server`'s health endpoint again.
+    pub fn restart_health(&mut self, server: usize) -> Outcome {
+        self.health[server] = Some(start_health(server, 0)?);
+        Ok(())
+    }
+
+    /// Stops server `server`'s agent.
+    pub fn stop_agent(&mut self, server: usize) {
+        self.agents[server] = None;
+    }
+
+    /// Starts server `server`'s agent again.
+    pub fn restart_agent(&mut self, server: usize) -> Outcome {
+        self.agents[server] = Some(start_agent(server)?);
+        Ok(())
+    }
+
+    /// Rewrites the Manager's configuration with `metrics` and makes it reload.
+    pub fn reload(&mut self, metrics: Metrics<'_>) -> Outcome {
+        fs::write(MANAGER_CONFIG, manager_config(metrics)).map_err(|e| e.to_string())?;
+        self.manager()?.signal(libc::SIGHUP)
+    }
+
+    /// Stops the Manager.
+    pub fn stop_manager(&mut self) {
+        self.manager = None;
+    }
+
+    fn manager(&mut self) -> Result<&mut Daemon, String> {
+        self.manager
+            .as_mut()
+            .ok_or_else(|| "the Manager was stopped".to_owned())
+    }
+
+    /// Waits up to `limit` until `done` holds for the weights of the three servers (in the
+    /// order of `SERVERS`); returns them and the time it took.
+    pub fn wait_for_weights(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&[u64; 3]) -> bool,
+    ) -> Result<([u64; 3], Duration), String> {
+        let start = Instant::now();
+        loop {
+            self.manager()?.alive()?;
+            let weights = weights()?;
+            // When the reading is done, the weights were so at some point before.
+            let seen = start.elapsed();
+            if done(&weights) && seen <= limit {
+                return Ok((weights, seen));
+            }
+            if seen > limit {
+                return Err(format!(
+                    "weights {weights:?} after {seen:?}, limit {limit:?}; manager log:\n{}",
+                    manager_log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Sets the `load` server `server`'s agent reports.
+pub fn set_load(server: usize, load: u32) -> Outcome {
+    fs::write(load_file(server), format!("{load}\n")).map_err(|e| e.to_string())
+}
+
+fn start_agent(server: usize) -> Result<Daemon, String> {
+    let name = SERVER_NAMES[server];
+    let config = format!("/tmp/nd-agent-{name}.toml");
+    let text = format!(
+        "manager = \"{LB_ADDR}:7050\"\nperiod = \"1s\"\n\n[[metric]]\nname = \"load\"\n\
+         command = \"cat {}\"\ntimeout = \"1s\"\n",
+        load_file(server)
+    );
+    fs::write(&config, text).map_err(|e| e.to_string())?;
+    Daemon::start(
+        name,
+        &["nd-agent", "--config", &config],
+        &format!("/tmp/nd-agent-{name}.log"),
+    )
+}
+
+fn start_health(server: usize, delay_ms: u64) -> Result<Daemon, String> {
+    let name = SERVER_NAMES[server];
+    let daemon = Daemon::start(
+        name,
+        &[
+            "ndtest",
+            "serve",
+            "--http",
+            "--listen",
+            &format!("0.0.0.0:{HEALTH_PORT}"),
+            "--name",
+            name,
+            "--delay-ms",
+            &delay_ms.to_string(),
+        ],
+        "/dev/null",
+    )?;
+    run(
+        LB_NS,
+        &[
+            "ndtest",
+            "wait-port",
+            "--to",
+            &format!("{}:{HEALTH_PORT}", SERVERS[server]),
+            "--timeout-ms",
+            "10000",
+        ],
+    )?;
+    Ok(daemon)
+}
+
+/// The weights of the three servers of `VIP`:80, in the order of `SERVERS`.
+pub fn weights() -> Result<[u64; 3], String> {
+    let rows = servers(LB_NS)?;
+    let mut weights = [0; 3];
+    for (weight, addr) in weights.iter_mut().zip(SERVERS) {
+        *weight = rows
+            .iter()
+            .find(|r| r.server == addr)
+            .ok_or_else(|| format!("{addr} missing from server show"))?
+            .weight;
+    }
+    Ok(weights)
+}
+
+/// The end of the Manager's log, for failure messages.
+pub fn manager_log_tail() -> String {
+    let log = fs::read_to_string(MANAGER_LOG).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
