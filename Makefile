@@ -6,7 +6,7 @@ MUSL := x86_64-unknown-linux-musl
 KERNEL_CONFIG := qemu-tests/kernel-debug.config
 TOOLS := target/$(MUSL)/release
 
-.PHONY: all deps kernel module tools unit qemu-test check demo clean
+.PHONY: all deps kernel module tools unit qemu-test check demo stress clean
 
 all: module tools
 
@@ -36,6 +36,10 @@ check: unit qemu-test
 
 demo: module tools
 	qemu-tests/run-vm.sh demo
+
+# The adversarial scenarios at full size (CI runs them scaled down).
+stress: module tools
+	ND_STRESS=1 qemu-tests/run-vm.sh suite churn_under_load unload_cycles
 
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(ls -d $${XDG_CACHE_HOME:-$$HOME/.cache}/nd/kernels/*/ 2>/dev/null | head -1); \

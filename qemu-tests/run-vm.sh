@@ -4,6 +4,7 @@
 # guest's log.
 #
 # Usage: run-vm.sh suite|demo [SCENARIO...]
+# ND_STRESS=1 runs the adversarial scenarios at full size instead of the size CI affords.
 set -euo pipefail
 
 mode=${1:?usage: run-vm.sh suite|demo [SCENARIO...]}
@@ -43,7 +44,7 @@ echo "run-vm: booting the $mode VM (log: $log)"
 set +e
 timeout --foreground 1800 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
     -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only" \
+    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only ndvm.stress=${ND_STRESS:-0}" \
     -nographic -no-reboot </dev/null 2>&1 | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e

@@ -2,6 +2,8 @@
 
 use crate::report::{ConnectReport, HoldReport};
 use serde_json::Value;
+use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,6 +21,16 @@ pub const SERVER_NAMES: [&str; 3] = ["srv1", "srv2", "srv3"];
 pub const BACK_SERVERS: [&str; 3] = ["10.1.0.11", "10.1.0.12", "10.1.0.13"];
 
 pub type Outcome = Result<(), String>;
+
+/// `ci` in the suite, `full` when the VM runs the adversarial scenarios at full size
+/// (`make stress`).
+pub fn scaled(ci: u32, full: u32) -> u32 {
+    if std::env::var("ND_STRESS").is_ok_and(|v| v == "1") {
+        full
+    } else {
+        ci
+    }
+}
 
 /// Fails the scenario with `message` unless `condition` holds.
 pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Outcome {
@@ -208,6 +220,31 @@ pub fn streams_intact(streams: &HoldReport, name: &str, conns: u32) -> Outcome {
             streams.errors
         )
     })
+}
+
+/// Runs `work` on a thread that has entered network namespace `ns`, so the netlink sockets it
+/// opens reach that namespace's Executor.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    // Where `ip netns add` put the namespace: /run/netns, or /var/run/netns on older systems.
+    let path = ["/run/netns", "/var/run/netns"]
+        .map(|dir| format!("{dir}/{ns}"))
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .ok_or_else(|| format!("no network namespace {ns}"))?;
+    std::thread::spawn(move || {
+        let file = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        // SAFETY: `file` is an open namespace file; setns changes only this thread's network
+        // namespace, and the thread ends with `work`.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+        }
+        work()
+    })
+    .join()
+    .map_err(|_| "the namespace thread panicked".to_owned())?
 }
 
 /// One server's row of `ndadm server show`.

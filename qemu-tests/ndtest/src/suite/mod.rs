@@ -1,10 +1,12 @@
 //! The QEMU suite's scenario driver, run inside the guest once topology.sh has built the
 //! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
 
+mod churn;
 pub mod cluster;
 mod managed;
 mod manager_scenarios;
 mod scenarios;
+mod unload;
 
 use cluster::Outcome;
 
@@ -29,6 +31,8 @@ const SCENARIOS: &[Scenario] = &[
     ("batch_weights", scenarios::batch_weights),
     ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
+    ("churn_under_load", churn::churn_under_load),
+    ("unload_cycles", unload::unload_cycles),
     (
         "manager_slow_server",
         manager_scenarios::manager_slow_server,

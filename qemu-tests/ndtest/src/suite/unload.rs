@@ -1,0 +1,135 @@
+//! Unload under load: the module is removed and loaded again, cycle after cycle, while the
+//! client keeps opening connections and netlink requests are in flight.
+
+use super::cluster::*;
+use ndadm::client::Client;
+use ndadm::model::{ServerOptions, Service, WeightEntry};
+use std::net::Ipv4Addr;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+fn module_command(program: &str, arg: &str) -> Outcome {
+    let status = Command::new(program)
+        .arg(arg)
+        .status()
+        .map_err(|e| format!("{program}: {e}"))?;
+    ensure(status.success(), || format!("{program} {arg}: {status}"))
+}
+
+/// `rmmod nd`, retried for a while: a dump in progress holds a reference to the module.
+fn remove_module() -> Outcome {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match module_command("rmmod", "nd") {
+            Err(e) if attempts >= 30 => return Err(format!("{e} ({attempts} attempts)")),
+            Err(_) => thread::sleep(Duration::from_millis(100)),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+fn addr(s: &str) -> Ipv4Addr {
+    s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+}
+
+/// Configures `VIP`:80 with the three servers over a socket of the current namespace.
+fn configure_directly() -> Result<(), String> {
+    let client = Client::connect().map_err(|e| e.to_string())?;
+    let service = Service::new(addr(VIP), 80);
+    client.add_vip(service.vip).map_err(|e| e.to_string())?;
+    client.add_port(service).map_err(|e| e.to_string())?;
+    for server in SERVERS {
+        client
+            .add_server(service, addr(server), ServerOptions::default())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Requests of every kind, sent until `stop`, whether or not the family is there: returns how
+/// many got an answer.
+fn keep_requesting(stop: Arc<AtomicBool>) -> Result<u64, String> {
+    let service = Service::new(addr(VIP), 80);
+    let mut answered = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(client) = Client::connect() else {
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        for round in 0..20u32 {
+            let weights: Vec<WeightEntry> = SERVERS
+                .iter()
+                .map(|s| WeightEntry {
+                    server: addr(s),
+                    weight: 1 + round % 3,
+                })
+                .collect();
+            let results = [
+                client.servers().map(drop),
+                client.conns().map(drop),
+                client.set_weights(service, &weights),
+                client.info().map(drop),
+            ];
+            answered += results.iter().filter(|r| r.is_ok()).count() as u64;
+        }
+    }
+    Ok(answered)
+}
+
+/// `rmmod` and `insmod` again and again under traffic and netlink requests; afterwards the
+/// module works, and the debug kernel has reported nothing.
+pub fn unload_cycles() -> Outcome {
+    let cycles = scaled(8, 50);
+    configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let requests = {
+        let stop = stop.clone();
+        thread::spawn(move || in_netns(LB_NS, move || keep_requesting(stop)))
+    };
+    let opened = Arc::new(AtomicU64::new(0));
+    let traffic = {
+        let (stop, opened) = (stop.clone(), opened.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(report) = connect(VIP, 80, 6, 3) {
+                    opened.fetch_add(report.ok, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    let mut outcome = Ok(());
+    for _ in 0..cycles {
+        outcome = remove_module()
+            .and_then(|()| module_command("insmod", "/nd/nd.ko"))
+            .and_then(|()| in_netns(LB_NS, configure_directly));
+        if outcome.is_err() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(300));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let answered = requests
+        .join()
+        .map_err(|_| "the request thread panicked".to_owned())??;
+    traffic
+        .join()
+        .map_err(|_| "the traffic thread panicked".to_owned())?;
+    println!(
+        "  {cycles} unload cycles; {} connections opened and {answered} netlink requests \
+         answered meanwhile",
+        opened.load(Ordering::Relaxed)
+    );
+    outcome?;
+    ensure(opened.load(Ordering::Relaxed) > 0, || {
+        "no connection got through between the cycles".into()
+    })?;
+    configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
+    let report = connect(VIP, 80, 12, 2)?;
+    ensure(report.ok == 12, || {
+        format!("after the cycles: {:?}", report.errors)
+    })
+}
