@@ -26,6 +26,10 @@ pub(crate) const DEFAULT_LIMIT: u32 = 1 << 20;
 /// Per-state lifetimes of idle entries, in jiffies.
 pub(crate) trait Lifetimes {
     fn lifetime(&self, state: TcpState) -> u64;
+
+    /// The lifetime of a new half-open entry while the table is more than half full; 0 when
+    /// early expiry is off.
+    fn syn_pressure_lifetime(&self) -> u64;
 }
 
 /// One connection.
@@ -77,6 +81,13 @@ pub(crate) struct ConnInfo {
     pub(crate) expires: u64,
 }
 
+/// A new connection's entry.
+pub(crate) struct Inserted {
+    pub(crate) target: Target,
+    /// A half-open entry was evicted to make room for it.
+    pub(crate) evicted: bool,
+}
+
 /// Why a new connection got no entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InsertError {
@@ -126,6 +137,18 @@ impl Bucket {
             }
         }
         removed
+    }
+
+    /// The half-open entry that expires first, the one to give up when the table is full:
+    /// under a SYN flood it is a spoofed one, while a real client's lives only a round trip.
+    fn oldest_half_open(&self) -> Option<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| slot.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.state == TcpState::SynSent)
+            .min_by_key(|(_, e)| e.expires)
+            .map(|(i, _)| i)
     }
 
     /// Stores `entry` in a free slot, growing the bucket if it has none.
@@ -248,7 +271,8 @@ impl ConnTable {
     }
 
     /// Adds a new connection to `server` whose first segment (`bytes` long) is a SYN. If
-    /// another CPU added the same connection meanwhile, that entry wins.
+    /// another CPU added the same connection meanwhile, that entry wins. In a full table the
+    /// bucket's oldest half-open entry makes room, if it has one.
     pub(crate) fn insert(
         &self,
         key: ConnKey,
@@ -256,10 +280,17 @@ impl ConnTable {
         bytes: u32,
         now: u64,
         lifetimes: &impl Lifetimes,
-    ) -> Result<Target, InsertError> {
-        if self.count.fetch_add(1, Ordering::Relaxed) >= self.limit() {
+    ) -> Result<Inserted, InsertError> {
+        let limit = self.limit();
+        let before = self.count.fetch_add(1, Ordering::Relaxed);
+        let full = before >= limit;
+        if full {
             self.forget(1);
-            return Err(InsertError::Full);
+        }
+        let mut lifetime = lifetimes.lifetime(TcpState::SynSent);
+        let pressure = lifetimes.syn_pressure_lifetime();
+        if pressure > 0 && before >= limit / 2 {
+            lifetime = lifetime.min(pressure);
         }
         let (stripe, index) = self.locate(&key);
         let mut stripe = stripe.lock();
@@ -268,24 +299,41 @@ impl ConnTable {
             let target = existing.target();
             existing.server.stats.count_packet(bytes);
             drop(stripe);
-            self.forget(1);
-            return Ok(target);
+            if !full {
+                self.forget(1);
+            }
+            return Ok(Inserted {
+                target,
+                evicted: false,
+            });
         }
+        let victim = if full {
+            Some(bucket.oldest_half_open().ok_or(InsertError::Full)?)
+        } else {
+            None
+        };
         server.stats.enter(TcpState::SynSent);
         let entry = Entry {
             key,
             state: TcpState::SynSent,
-            expires: now + lifetimes.lifetime(TcpState::SynSent),
+            expires: now + lifetime,
             server,
         };
         let target = entry.target();
-        // A failed insert drops the entry, whose drop takes it off the gauges again.
-        let inserted = bucket.insert(entry);
-        if let Ok(stored) = &inserted {
+        let stored = match victim {
+            // The evicted entry is dropped here, which takes it off its server's gauges.
+            Some(slot) => Ok(&*bucket.slots[slot].insert(entry)),
+            // A failed insert drops the entry, whose drop takes it off the gauges again.
+            None => bucket.insert(entry),
+        };
+        if let Ok(stored) = &stored {
             stored.server.stats.count_conn();
             stored.server.stats.count_packet(bytes);
         }
-        let inserted = inserted.map(|_| target);
+        let inserted = stored.map(|_| Inserted {
+            target,
+            evicted: victim.is_some(),
+        });
         drop(stripe);
         if inserted.is_err() {
             self.forget(1);

@@ -39,6 +39,7 @@ const POLICY: &[(u16, AttrKind)] = &[
     (top::TIMEOUT_FIN, AttrKind::U32),
     (top::TIMEOUT_CLOSE, AttrKind::U32),
     (top::CONN_LIMIT, AttrKind::U32),
+    (top::TIMEOUT_SYN_PRESSURE, AttrKind::U32),
 ];
 
 const fn change(cmd: Cmd) -> Op {
@@ -431,10 +432,17 @@ fn set_config(ex: &Executor, req: &Request<'_>) -> Result {
             return Err(req.reject(ERANGE, c_str!("connection limit must be 1 to 16777216"), Some(top::CONN_LIMIT)));
         }
     }
-    if !changed && limit.is_none() {
+    let syn_pressure = req.attr(top::TIMEOUT_SYN_PRESSURE).and_then(|a| a.u32());
+    if syn_pressure.is_some_and(|secs| secs > MAX_TIMEOUT_SECS) {
+        return Err(req.reject(ERANGE, c_str!("SYN pressure timeout must be 0 (off) to 604800 seconds"), Some(top::TIMEOUT_SYN_PRESSURE)));
+    }
+    if !changed && limit.is_none() && syn_pressure.is_none() {
         return Err(req.reject(EINVAL, c_str!("nothing to change: give a timeout or a connection limit"), None));
     }
     ex.timeouts.set(timeouts);
+    if let Some(secs) = syn_pressure {
+        ex.timeouts.set_syn_pressure(secs);
+    }
     if let Some(limit) = limit {
         ex.conns.set_limit(limit);
     }
@@ -448,6 +456,7 @@ fn get_config(ex: &Executor, req: &Request<'_>) -> Result {
         m.put_u32(top::TIMEOUT_ESTABLISHED, t.established)?;
         m.put_u32(top::TIMEOUT_FIN, t.fin)?;
         m.put_u32(top::TIMEOUT_CLOSE, t.close)?;
+        m.put_u32(top::TIMEOUT_SYN_PRESSURE, ex.timeouts.syn_pressure())?;
         m.put_u32(top::CONN_LIMIT, ex.conns.limit())
     })
 }
@@ -477,6 +486,7 @@ fn drop_attr(reason: DropReason) -> u16 {
         DropReason::NoConnection => drops::NO_CONNECTION,
         DropReason::NoRoute => drops::NO_ROUTE,
         DropReason::NoMemory => drops::NO_MEMORY,
+        DropReason::HalfOpenEvicted => drops::HALF_OPEN_EVICTED,
     }
 }
 

@@ -25,9 +25,14 @@ const HOOK_PRIORITY: i32 = crate::bindings::NF_IP_PRI_CONNTRACK_DEFRAG + 1;
 /// The expiry timer runs ten times a second, each run over a tenth of the table.
 const EXPIRY_RUNS_PER_SECOND: u32 = 10;
 
+/// The default early-expiry timeout of new half-open entries in a table more than half full:
+/// long enough for a real client's SYN retransmissions, short enough to drain a flood.
+const DEFAULT_SYN_PRESSURE_SECS: u32 = 5;
+
 /// State timeouts in seconds, settable at run time.
 pub(crate) struct StateTimeouts {
     secs: [AtomicU32; 4],
+    syn_pressure_secs: AtomicU32,
     jiffies_per_sec: u64,
 }
 
@@ -50,6 +55,7 @@ impl StateTimeouts {
                 AtomicU32::new(d.fin),
                 AtomicU32::new(d.close),
             ],
+            syn_pressure_secs: AtomicU32::new(DEFAULT_SYN_PRESSURE_SECS),
             jiffies_per_sec: clock::secs_to_jiffies(1),
         }
     }
@@ -76,9 +82,24 @@ impl StateTimeouts {
     }
 }
 
+impl StateTimeouts {
+    /// The early-expiry timeout of half-open entries; 0 when off.
+    pub(crate) fn syn_pressure(&self) -> u32 {
+        self.syn_pressure_secs.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_syn_pressure(&self, secs: u32) {
+        self.syn_pressure_secs.store(secs, Ordering::Relaxed);
+    }
+}
+
 impl Lifetimes for StateTimeouts {
     fn lifetime(&self, state: TcpState) -> u64 {
         u64::from(self.secs[slot(state)].load(Ordering::Relaxed)) * self.jiffies_per_sec
+    }
+
+    fn syn_pressure_lifetime(&self) -> u64 {
+        u64::from(self.syn_pressure()) * self.jiffies_per_sec
     }
 }
 
@@ -252,7 +273,12 @@ impl Executor {
             return None;
         };
         match self.conns.insert(key, server, bytes, now, &self.timeouts) {
-            Ok(target) => Some(target),
+            Ok(inserted) => {
+                if inserted.evicted {
+                    self.drops.count(DropReason::HalfOpenEvicted);
+                }
+                Some(inserted.target)
+            }
             Err(InsertError::Full) => {
                 port.stats.refused.count_table_full();
                 self.drops.count(DropReason::TableFull);

@@ -240,11 +240,13 @@ pub(crate) enum DropReason {
     NoConnection,
     NoRoute,
     NoMemory,
+    /// Not a packet: the state a flood's SYN had created, given up for a new connection.
+    HalfOpenEvicted,
 }
 
 impl DropReason {
     /// Every reason.
-    pub(crate) const ALL: [DropReason; 7] = [
+    pub(crate) const ALL: [DropReason; 8] = [
         DropReason::NoServer,
         DropReason::TableFull,
         DropReason::Filtered,
@@ -252,11 +254,12 @@ impl DropReason {
         DropReason::NoConnection,
         DropReason::NoRoute,
         DropReason::NoMemory,
+        DropReason::HalfOpenEvicted,
     ];
 }
 
 /// The namespace's drops by reason; under a flood every CPU counts them.
-pub(crate) struct Drops(PerCpuCounters<7>);
+pub(crate) struct Drops(PerCpuCounters<8>);
 
 impl Drops {
     pub(crate) fn new() -> Result<Self> {
@@ -272,6 +275,7 @@ impl Drops {
             DropReason::NoConnection => self.0.add::<4>(1),
             DropReason::NoRoute => self.0.add::<5>(1),
             DropReason::NoMemory => self.0.add::<6>(1),
+            DropReason::HalfOpenEvicted => self.0.add::<7>(1),
         }
     }
 
@@ -285,6 +289,7 @@ impl Drops {
             DropReason::NoConnection => self.0.sum::<4>(),
             DropReason::NoRoute => self.0.sum::<5>(),
             DropReason::NoMemory => self.0.sum::<6>(),
+            DropReason::HalfOpenEvicted => self.0.sum::<7>(),
         }
     }
 }

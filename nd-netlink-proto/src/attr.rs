@@ -50,8 +50,11 @@ pub mod top {
     pub const SERVER_STATE: u16 = 20;
     /// Padding for 64-bit attributes.
     pub const PAD: u16 = 21;
+    /// Timeout of a new half-open connection while the table is more than half full, in
+    /// seconds (u32; 0 turns this early expiry off).
+    pub const TIMEOUT_SYN_PRESSURE: u16 = 22;
     /// The highest top-level attribute number.
-    pub const MAX: u16 = PAD;
+    pub const MAX: u16 = TIMEOUT_SYN_PRESSURE;
 }
 
 /// Attributes of one `WEIGHTS` element.
@@ -112,8 +115,11 @@ pub mod drops {
     pub const NO_MEMORY: u16 = 7;
     /// Padding for 64-bit attributes.
     pub const PAD: u16 = 8;
+    /// Half-open entries evicted to make room for a new connection in a full table. The SYN
+    /// that made them is not dropped, but the state it had created is.
+    pub const HALF_OPEN_EVICTED: u16 = 9;
     /// The highest number.
-    pub const MAX: u16 = PAD;
+    pub const MAX: u16 = HALF_OPEN_EVICTED;
 }
 
 /// The TCP state of a connection entry, as seen from the client-to-server direction.
@@ -208,10 +214,12 @@ mod tests {
     fn attribute_numbers_are_dense_up_to_max() {
         // The kernel sizes its policy and parse arrays by MAX; a gap or an overlap would
         // silently leave an attribute unvalidated.
-        assert_eq!(top::MAX, 21);
-        assert_eq!(top::PAD, top::MAX);
+        // Numbers only ever grow at the end, so PAD is no longer always the last one.
+        assert_eq!(top::MAX, 22);
+        assert_eq!(top::TIMEOUT_SYN_PRESSURE, top::PAD + 1);
         assert_eq!(weight_entry::MAX, 2);
         assert_eq!(stats::PAD, stats::MAX);
-        assert_eq!(drops::PAD, drops::MAX);
+        assert_eq!(drops::MAX, 9);
+        assert_eq!(drops::HALF_OPEN_EVICTED, drops::PAD + 1);
     }
 }

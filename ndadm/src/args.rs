@@ -69,6 +69,11 @@ pub fn timeout(s: &str) -> Result<u32, String> {
     bounded(s, "timeout", 1, MAX_TIMEOUT_SECS)
 }
 
+/// A timeout in seconds that 0 turns off, from 0 to `MAX_TIMEOUT_SECS`.
+pub fn timeout_or_off(s: &str) -> Result<u32, String> {
+    bounded(s, "timeout", 0, MAX_TIMEOUT_SECS)
+}
+
 /// A connection table bound, from 1 to `MAX_CONN_LIMIT`.
 pub fn conn_limit(s: &str) -> Result<u32, String> {
     bounded(s, "connection limit", 1, MAX_CONN_LIMIT)
@@ -160,6 +165,16 @@ mod tests {
         assert_eq!(timeout("60"), Ok(60));
         assert!(timeout("0").is_err());
         assert!(timeout(&(MAX_TIMEOUT_SECS + 1).to_string()).is_err());
+        assert_eq!(timeout_or_off("0"), Ok(0));
+        assert_eq!(
+            timeout_or_off(&MAX_TIMEOUT_SECS.to_string()),
+            Ok(MAX_TIMEOUT_SECS)
+        );
+        assert_eq!(
+            timeout_or_off("604801"),
+            Err("'604801' is not a valid timeout (0 to 604800)".into())
+        );
+        assert!(timeout_or_off("-1").is_err());
         assert_eq!(conn_limit(&MAX_CONN_LIMIT.to_string()), Ok(MAX_CONN_LIMIT));
         assert!(conn_limit("0").is_err());
     }

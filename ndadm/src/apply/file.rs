@@ -3,6 +3,7 @@
 //! ```toml
 //! [config]                    # optional; settings left out stay as they are
 //! timeout_established = 900
+//! timeout_syn_pressure = 5    # 0 turns the early expiry of half-open connections off
 //! conn_limit = 1000000
 //!
 //! [[vip]]
@@ -43,6 +44,7 @@ struct FileSection {
 #[serde(deny_unknown_fields)]
 struct ConfigSection {
     timeout_syn: Option<Seconds>,
+    timeout_syn_pressure: Option<SecondsOrOff>,
     timeout_established: Option<Seconds>,
     timeout_fin: Option<Seconds>,
     timeout_close: Option<Seconds>,
@@ -95,6 +97,7 @@ checked_value!(PortNumber(u16) from i64, port_number);
 checked_value!(Weight(u32) from i64, args::weight);
 checked_value!(Mac(MacAddr) from String, args::mac);
 checked_value!(Seconds(u32) from i64, args::timeout);
+checked_value!(SecondsOrOff(u32) from i64, args::timeout_or_off);
 checked_value!(ConnLimit(u32) from i64, args::conn_limit);
 
 fn port_number(text: &str) -> Result<u16, String> {
@@ -122,6 +125,7 @@ pub fn parse(file: &str, text: &str) -> Result<Desired, Invalid> {
     if let Some(config) = parsed.config {
         desired.config = ConfigChange {
             timeout_syn: config.timeout_syn.map(|s| s.0),
+            timeout_syn_pressure: config.timeout_syn_pressure.map(|s| s.0),
             timeout_established: config.timeout_established.map(|s| s.0),
             timeout_fin: config.timeout_fin.map(|s| s.0),
             timeout_close: config.timeout_close.map(|s| s.0),
@@ -284,6 +288,30 @@ address = "10.0.0.2"
             DesiredServer {
                 weight: 1,
                 mac: Some(MacAddr([2, 0, 0, 0, 0, 0x0b]))
+            }
+        );
+    }
+
+    #[test]
+    fn reads_a_syn_pressure_timeout_with_zero_for_off() {
+        for (value, wanted) in [("0", 0), ("5", 5), ("604800", 604_800)] {
+            let desired = parse_ok(&format!("[config]\ntimeout_syn_pressure = {value}\n"));
+            assert_eq!(
+                desired.config,
+                ConfigChange {
+                    timeout_syn_pressure: Some(wanted),
+                    ..ConfigChange::default()
+                }
+            );
+        }
+        let error = parse_err("[config]\ntimeout_syn = 30\ntimeout_syn_pressure = 604801\n");
+        assert_eq!(
+            error,
+            Invalid {
+                file: "cluster.toml".into(),
+                line: Some(3),
+                field: Some("timeout_syn_pressure".into()),
+                message: "'604801' is not a valid timeout (0 to 604800)".into(),
             }
         );
     }

@@ -145,6 +145,7 @@ fn config_change(current: &Config, wanted: &ConfigChange) -> ConfigChange {
     let differs = |wanted: Option<u32>, current: u32| wanted.filter(|&w| w != current);
     ConfigChange {
         timeout_syn: differs(wanted.timeout_syn, current.timeout_syn),
+        timeout_syn_pressure: differs(wanted.timeout_syn_pressure, current.timeout_syn_pressure),
         timeout_established: differs(wanted.timeout_established, current.timeout_established),
         timeout_fin: differs(wanted.timeout_fin, current.timeout_fin),
         timeout_close: differs(wanted.timeout_close, current.timeout_close),
@@ -161,6 +162,7 @@ mod tests {
 
     const CONFIG: Config = Config {
         timeout_syn: 60,
+        timeout_syn_pressure: 5,
         timeout_established: 900,
         timeout_fin: 120,
         timeout_close: 10,
@@ -377,6 +379,40 @@ mod tests {
             plan(&Tree::default(), &CONFIG, &wanted),
             [Request::SetConfig(ConfigChange {
                 timeout_fin: Some(30),
+                ..ConfigChange::default()
+            })]
+        );
+    }
+
+    #[test]
+    fn syn_pressure_timeout_changes_only_where_it_differs() {
+        let wanting = |timeout_syn_pressure| Desired {
+            config: ConfigChange {
+                timeout_syn_pressure: Some(timeout_syn_pressure),
+                ..ConfigChange::default()
+            },
+            ..Desired::default()
+        };
+        assert!(plan(&Tree::default(), &CONFIG, &wanting(5)).is_empty());
+        let requests = plan(&Tree::default(), &CONFIG, &wanting(0));
+        assert_eq!(
+            requests,
+            [Request::SetConfig(ConfigChange {
+                timeout_syn_pressure: Some(0),
+                ..ConfigChange::default()
+            })]
+        );
+        assert_eq!(described(&requests), ["change the config"]);
+
+        let switched_off = Config {
+            timeout_syn_pressure: 0,
+            ..CONFIG
+        };
+        assert!(plan(&Tree::default(), &switched_off, &wanting(0)).is_empty());
+        assert_eq!(
+            plan(&Tree::default(), &switched_off, &wanting(3)),
+            [Request::SetConfig(ConfigChange {
+                timeout_syn_pressure: Some(3),
                 ..ConfigChange::default()
             })]
         );

@@ -2,7 +2,9 @@
 //!
 //! Attributes this tool does not know are skipped, so a newer module that appends attributes
 //! does not break it. Every attribute the protocol says a reply carries is required, and a
-//! known attribute of the wrong size is an error: both point at a module bug.
+//! known attribute of the wrong size is an error: both point at a module bug. The exceptions
+//! are attributes the protocol gained later: a module that predates one does not send it, and
+//! it reads as 0.
 
 use std::net::Ipv4Addr;
 
@@ -143,6 +145,16 @@ impl<'a> Fields<'a> {
         self.required(kind, self.opt_u64(kind)?)
     }
 
+    /// A `u32` the protocol gained later, 0 from a module that does not send it.
+    fn later_u32(&self, kind: u16) -> Result<u32, DecodeError> {
+        Ok(self.opt_u32(kind)?.unwrap_or(0))
+    }
+
+    /// A `u64` the protocol gained later, 0 from a module that does not send it.
+    fn later_u64(&self, kind: u16) -> Result<u64, DecodeError> {
+        Ok(self.opt_u64(kind)?.unwrap_or(0))
+    }
+
     fn ipv4(&self, kind: u16) -> Result<Ipv4Addr, DecodeError> {
         self.required(kind, self.fixed::<4>(kind)?.map(Ipv4Addr::from))
     }
@@ -237,6 +249,7 @@ impl Decode for Config {
         let f = Fields::parse(Self::OBJECT, AttrSpace::Top, attrs)?;
         Ok(Config {
             timeout_syn: f.u32(top::TIMEOUT_SYN)?,
+            timeout_syn_pressure: f.later_u32(top::TIMEOUT_SYN_PRESSURE)?,
             timeout_established: f.u32(top::TIMEOUT_ESTABLISHED)?,
             timeout_fin: f.u32(top::TIMEOUT_FIN)?,
             timeout_close: f.u32(top::TIMEOUT_CLOSE)?,
@@ -259,6 +272,7 @@ impl Decode for Info {
             no_connection: nest.u64(drops::NO_CONNECTION)?,
             no_route: nest.u64(drops::NO_ROUTE)?,
             no_memory: nest.u64(drops::NO_MEMORY)?,
+            half_open_evicted: nest.later_u64(drops::HALF_OPEN_EVICTED)?,
         };
         Ok(Info {
             version: f.u32(top::VERSION)?,
@@ -467,8 +481,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn decodes_config_and_info() {
+    /// A `GetConfig` reply with the settings every module version sends, then `extra`.
+    fn config_reply(extra: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         let mut reply = Vec::new();
         for (kind, value) in [
             (top::TIMEOUT_SYN, 60u32),
@@ -479,44 +493,104 @@ mod tests {
         ] {
             put(&mut reply, kind, &value.to_ne_bytes());
         }
-        put(&mut reply, 77, &[]);
-        assert_eq!(
-            decode_one::<Config>(&[reply]).unwrap(),
-            Config {
-                timeout_syn: 60,
-                timeout_established: 900,
-                timeout_fin: 120,
-                timeout_close: 10,
-                conn_limit: 4096,
-            }
-        );
+        extra(&mut reply);
+        reply
+    }
 
+    /// A DROPS nest with the counters NO_SERVER to `last`, each ten times its number, and
+    /// one this tool does not know.
+    fn drops_nest(last: u16) -> Vec<u8> {
         let mut nest = Vec::new();
-        for kind in drops::NO_SERVER..=drops::NO_MEMORY {
+        for kind in (drops::NO_SERVER..=last).filter(|&kind| kind != drops::PAD) {
             put(&mut nest, kind, &(u64::from(kind) * 10).to_ne_bytes());
         }
         put(&mut nest, drops::MAX + 1, &5u64.to_ne_bytes());
+        nest
+    }
+
+    /// A `GetInfo` reply carrying `drops_nest`.
+    fn info_reply(drops_nest: &[u8]) -> Vec<u8> {
         let mut reply = Vec::new();
         put(&mut reply, top::VERSION, &1u32.to_ne_bytes());
         put(&mut reply, top::CONN_COUNT, &12u32.to_ne_bytes());
         put(&mut reply, top::CONN_LIMIT, &4096u32.to_ne_bytes());
-        put(&mut reply, 0x8000 | top::DROPS, &nest);
+        put(&mut reply, 0x8000 | top::DROPS, drops_nest);
+        reply
+    }
+
+    const CONFIG: Config = Config {
+        timeout_syn: 60,
+        timeout_syn_pressure: 5,
+        timeout_established: 900,
+        timeout_fin: 120,
+        timeout_close: 10,
+        conn_limit: 4096,
+    };
+
+    const INFO: Info = Info {
+        version: 1,
+        conn_count: 12,
+        conn_limit: 4096,
+        drops: Drops {
+            no_server: 10,
+            table_full: 20,
+            filtered: 30,
+            malformed: 40,
+            no_connection: 50,
+            no_route: 60,
+            no_memory: 70,
+            half_open_evicted: 90,
+        },
+    };
+
+    #[test]
+    fn decodes_config_and_info() {
+        let reply = config_reply(|buf| {
+            put(buf, top::TIMEOUT_SYN_PRESSURE, &5u32.to_ne_bytes());
+            put(buf, 77, &[]);
+        });
+        assert_eq!(decode_one::<Config>(&[reply]).unwrap(), CONFIG);
+        let reply = config_reply(|buf| put(buf, top::TIMEOUT_SYN_PRESSURE, &[0; 4]));
+        assert_eq!(Config::decode(&reply).unwrap().timeout_syn_pressure, 0);
+
+        let reply = info_reply(&drops_nest(drops::HALF_OPEN_EVICTED));
+        assert_eq!(decode_one::<Info>(&[reply]).unwrap(), INFO);
+    }
+
+    #[test]
+    fn settings_and_counters_an_older_module_lacks_read_as_zero() {
         assert_eq!(
-            decode_one::<Info>(&[reply]).unwrap(),
-            Info {
-                version: 1,
-                conn_count: 12,
-                conn_limit: 4096,
-                drops: Drops {
-                    no_server: 10,
-                    table_full: 20,
-                    filtered: 30,
-                    malformed: 40,
-                    no_connection: 50,
-                    no_route: 60,
-                    no_memory: 70,
-                },
+            Config::decode(&config_reply(|_| {})).unwrap(),
+            Config {
+                timeout_syn_pressure: 0,
+                ..CONFIG
             }
+        );
+        assert_eq!(
+            Info::decode(&info_reply(&drops_nest(drops::NO_MEMORY))).unwrap(),
+            Info {
+                drops: Drops {
+                    half_open_evicted: 0,
+                    ..INFO.drops
+                },
+                ..INFO
+            }
+        );
+    }
+
+    #[test]
+    fn later_attributes_must_still_have_their_size() {
+        let reply = config_reply(|buf| put(buf, top::TIMEOUT_SYN_PRESSURE, &[5]));
+        assert_eq!(
+            Config::decode(&reply).unwrap_err().to_string(),
+            "config reply: attribute TIMEOUT_SYN_PRESSURE has 1 bytes, expected 4"
+        );
+
+        let mut nest = drops_nest(drops::NO_MEMORY);
+        put(&mut nest, drops::HALF_OPEN_EVICTED, &3u32.to_ne_bytes());
+        assert_eq!(
+            Info::decode(&info_reply(&nest)).unwrap_err().to_string(),
+            "info reply: attribute DROPS HALF_OPEN_EVICTED has 4 bytes, expected 8"
         );
     }
 

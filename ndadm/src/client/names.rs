@@ -42,6 +42,7 @@ impl AttrSpace {
                 "DROPS",
                 "SERVER_STATE",
                 "PAD",
+                "TIMEOUT_SYN_PRESSURE",
             ],
             AttrSpace::WeightEntry => &["UNSPEC", "SERVER", "WEIGHT"],
             AttrSpace::Stats => &[
@@ -66,6 +67,7 @@ impl AttrSpace {
                 "NO_ROUTE",
                 "NO_MEMORY",
                 "PAD",
+                "HALF_OPEN_EVICTED",
             ],
         };
         names.get(usize::from(kind)).copied()
@@ -120,6 +122,14 @@ mod tests {
             Some("DROP_TABLE_FULL")
         );
         assert_eq!(AttrSpace::Drops.name(drops::NO_MEMORY), Some("NO_MEMORY"));
+        assert_eq!(
+            AttrSpace::Top.name(top::TIMEOUT_SYN_PRESSURE),
+            Some("TIMEOUT_SYN_PRESSURE")
+        );
+        assert_eq!(
+            AttrSpace::Drops.describe(drops::HALF_OPEN_EVICTED),
+            "DROPS HALF_OPEN_EVICTED"
+        );
         assert_eq!(AttrSpace::Top.describe(40), "attribute 40");
         assert_eq!(
             AttrSpace::WeightEntry.describe(weight_entry::WEIGHT),

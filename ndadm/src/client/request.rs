@@ -191,6 +191,7 @@ impl Request {
                     (top::TIMEOUT_FIN, change.timeout_fin),
                     (top::TIMEOUT_CLOSE, change.timeout_close),
                     (top::CONN_LIMIT, change.conn_limit),
+                    (top::TIMEOUT_SYN_PRESSURE, change.timeout_syn_pressure),
                 ];
                 for (kind, value) in fields {
                     if let Some(value) = value {
@@ -441,6 +442,19 @@ mod tests {
         assert_eq!(kinds(&attrs), [top::TIMEOUT_FIN, top::CONN_LIMIT]);
         assert_eq!(find(&attrs, top::TIMEOUT_FIN).u32(), Some(30));
         assert_eq!(find(&attrs, top::CONN_LIMIT).u32(), Some(1000));
+    }
+
+    #[test]
+    fn set_config_sends_a_syn_pressure_timeout_of_zero() {
+        let change = ConfigChange {
+            timeout_syn: Some(30),
+            timeout_syn_pressure: Some(0),
+            ..ConfigChange::default()
+        };
+        let (cmd, _, attrs) = decode(&Request::SetConfig(change));
+        assert_eq!(cmd, Cmd::SetConfig as u8);
+        assert_eq!(kinds(&attrs), [top::TIMEOUT_SYN, top::TIMEOUT_SYN_PRESSURE]);
+        assert_eq!(find(&attrs, top::TIMEOUT_SYN_PRESSURE).u32(), Some(0));
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct ConfigSetArgs {
     /// Timeout of a connection that has seen only a SYN, in seconds
     #[arg(long, value_name = "S", value_parser = args::timeout)]
     timeout_syn: Option<u32>,
+    /// Timeout of a new half-open connection while the connection table is more than half
+    /// full, in seconds; 0 turns this early expiry off
+    #[arg(long, value_name = "S", value_parser = args::timeout_or_off)]
+    timeout_syn_pressure: Option<u32>,
     /// Timeout of an established connection, in seconds
     #[arg(long, value_name = "S", value_parser = args::timeout)]
     timeout_established: Option<u32>,
@@ -43,6 +47,7 @@ impl ConfigSetArgs {
     fn change(&self) -> ConfigChange {
         ConfigChange {
             timeout_syn: self.timeout_syn,
+            timeout_syn_pressure: self.timeout_syn_pressure,
             timeout_established: self.timeout_established,
             timeout_fin: self.timeout_fin,
             timeout_close: self.timeout_close,
@@ -67,6 +72,11 @@ impl Render for Config {
         let mut table = Table::headerless(&[Align::Left, Align::Right]);
         let seconds = |s: u32| format!("{s}s");
         table.row(vec!["timeout-syn".into(), seconds(self.timeout_syn)]);
+        let syn_pressure = match self.timeout_syn_pressure {
+            0 => "off".into(),
+            secs => seconds(secs),
+        };
+        table.row(vec!["timeout-syn-pressure".into(), syn_pressure]);
         table.row(vec![
             "timeout-established".into(),
             seconds(self.timeout_established),
@@ -85,6 +95,15 @@ mod tests {
 
     use super::*;
     use crate::cmd::{Cli, Object};
+
+    const CONFIG: Config = Config {
+        timeout_syn: 60,
+        timeout_syn_pressure: 5,
+        timeout_established: 900,
+        timeout_fin: 120,
+        timeout_close: 10,
+        conn_limit: 65536,
+    };
 
     fn change(argv: &[&str]) -> Result<ConfigChange, clap::Error> {
         let mut full = vec!["ndadm", "config", "set"];
@@ -125,6 +144,29 @@ mod tests {
     }
 
     #[test]
+    fn syn_pressure_timeout_takes_zero_for_off_up_to_the_maximum() {
+        assert_eq!(
+            change(&["--timeout-syn-pressure", "0"]).unwrap(),
+            ConfigChange {
+                timeout_syn_pressure: Some(0),
+                ..ConfigChange::default()
+            }
+        );
+        assert_eq!(
+            change(&["--timeout-syn-pressure", "604800", "--timeout-syn", "30"]).unwrap(),
+            ConfigChange {
+                timeout_syn: Some(30),
+                timeout_syn_pressure: Some(604_800),
+                ..ConfigChange::default()
+            }
+        );
+        for bad in ["604801", "off"] {
+            let error = change(&["--timeout-syn-pressure", bad]).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{bad}");
+        }
+    }
+
+    #[test]
     fn set_needs_at_least_one_setting_in_range() {
         assert_eq!(
             change(&[]).unwrap_err().kind(),
@@ -144,20 +186,15 @@ mod tests {
 
     #[test]
     fn show_prints_seconds_and_the_limit() {
-        let config = Config {
-            timeout_syn: 60,
-            timeout_established: 900,
-            timeout_fin: 120,
-            timeout_close: 10,
-            conn_limit: 65536,
-        };
+        let config = CONFIG;
         assert_eq!(
             Output::default().render(&config),
-            "timeout-syn            60s\n\
-             timeout-established   900s\n\
-             timeout-fin           120s\n\
-             timeout-close          10s\n\
-             conn-limit           65536\n"
+            "timeout-syn             60s\n\
+             timeout-syn-pressure     5s\n\
+             timeout-established    900s\n\
+             timeout-fin            120s\n\
+             timeout-close           10s\n\
+             conn-limit            65536\n"
         );
         let output = Output {
             json: true,
@@ -165,8 +202,23 @@ mod tests {
         };
         assert_eq!(
             output.render(&config),
-            "{\"timeout_syn\":60,\"timeout_established\":900,\"timeout_fin\":120,\
-             \"timeout_close\":10,\"conn_limit\":65536}\n"
+            "{\"timeout_syn\":60,\"timeout_syn_pressure\":5,\"timeout_established\":900,\
+             \"timeout_fin\":120,\"timeout_close\":10,\"conn_limit\":65536}\n"
         );
+    }
+
+    #[test]
+    fn show_prints_off_for_a_syn_pressure_timeout_of_zero() {
+        let config = Config {
+            timeout_syn_pressure: 0,
+            ..CONFIG
+        };
+        let text = Output::default().render(&config);
+        assert!(text.contains("\ntimeout-syn-pressure    off\n"), "{text}");
+        let json = Output {
+            json: true,
+            pretty: false,
+        };
+        assert!(json.render(&config).contains("\"timeout_syn_pressure\":0,"));
     }
 }

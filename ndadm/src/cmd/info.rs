@@ -44,6 +44,7 @@ mod tests {
                 no_connection: 5,
                 no_route: 6,
                 no_memory: 7,
+                half_open_evicted: 8,
             },
         }
     }
@@ -52,16 +53,17 @@ mod tests {
     fn table_lists_every_drop_reason() {
         assert_eq!(
             Output::default().render(&info()),
-            "protocol-version           1\n\
-             connections               12\n\
-             conn-limit           1048576\n\
-             drops no-server            1\n\
-             drops table-full           2\n\
-             drops filtered             3\n\
-             drops malformed            4\n\
-             drops no-connection        5\n\
-             drops no-route             6\n\
-             drops no-memory            7\n"
+            "protocol-version               1\n\
+             connections                   12\n\
+             conn-limit               1048576\n\
+             drops no-server                1\n\
+             drops table-full               2\n\
+             drops filtered                 3\n\
+             drops malformed                4\n\
+             drops no-connection            5\n\
+             drops no-route                 6\n\
+             drops no-memory                7\n\
+             drops half-open-evicted        8\n"
         );
     }
 
@@ -78,7 +80,8 @@ mod tests {
                 "version": 1, "conn_count": 12, "conn_limit": 1048576,
                 "drops": {
                     "no_server": 1, "table_full": 2, "filtered": 3, "malformed": 4,
-                    "no_connection": 5, "no_route": 6, "no_memory": 7
+                    "no_connection": 5, "no_route": 6, "no_memory": 7,
+                    "half_open_evicted": 8
                 }
             })
         );

@@ -9,6 +9,9 @@ use super::Drops;
 pub struct Config {
     /// Timeout of a connection that has seen only a SYN.
     pub timeout_syn: u32,
+    /// Timeout of a new half-open connection while the connection table is more than half
+    /// full; 0 when this early expiry is off (and from a module that predates it).
+    pub timeout_syn_pressure: u32,
     /// Timeout of an established connection.
     pub timeout_established: u32,
     /// Timeout after the client's FIN.
@@ -24,6 +27,8 @@ pub struct Config {
 pub struct ConfigChange {
     /// New SYN timeout.
     pub timeout_syn: Option<u32>,
+    /// New SYN timeout under table pressure; 0 turns the early expiry off.
+    pub timeout_syn_pressure: Option<u32>,
     /// New established timeout.
     pub timeout_established: Option<u32>,
     /// New FIN timeout.

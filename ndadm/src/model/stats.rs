@@ -59,11 +59,14 @@ pub struct Drops {
     pub no_route: u64,
     /// Memory for a new connection entry could not be allocated.
     pub no_memory: u64,
+    /// Half-open entries evicted to make room for a new connection in a full table; the SYN
+    /// that made each one was forwarded, but its entry is gone.
+    pub half_open_evicted: u64,
 }
 
 impl Drops {
     /// Each reason with its printed name, in protocol order.
-    pub fn by_reason(&self) -> [(&'static str, u64); 7] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 8] {
         [
             ("no-server", self.no_server),
             ("table-full", self.table_full),
@@ -72,6 +75,7 @@ impl Drops {
             ("no-connection", self.no_connection),
             ("no-route", self.no_route),
             ("no-memory", self.no_memory),
+            ("half-open-evicted", self.half_open_evicted),
         ]
     }
 }

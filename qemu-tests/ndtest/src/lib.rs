@@ -5,9 +5,13 @@
 
 pub mod admin_probe;
 pub mod connect;
+pub mod fuzz_netlink;
 pub mod greeting;
 pub mod hold;
 pub mod net;
+pub mod privileges;
+pub mod prng;
+pub mod raw_packets;
 pub mod report;
 pub mod serve;
 pub mod suite;

@@ -1,10 +1,13 @@
 use clap::{CommandFactory, Parser, Subcommand};
+use ndadm::model::MacAddr;
 use ndtest::connect::{self, ConnectOptions};
+use ndtest::fuzz_netlink::{self, FuzzOptions};
 use ndtest::greeting::valid_server_name;
 use ndtest::hold::{self, HoldOptions};
+use ndtest::raw_packets::{self, frame::SourceRange, RawOptions, Traffic};
 use ndtest::serve::{ServeMode, ServeOptions, Server};
 use ndtest::wait_port::wait_for_port;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -87,6 +90,59 @@ enum Command {
     /// Sends malformed administration requests to the nd module of this namespace and
     /// checks each is rejected (exit 1 if one is not).
     AdminProbe,
+    /// Sends random, valid and mutated requests to the nd module of this
+    /// namespace, one at a time, and prints a JSON report of how they were
+    /// answered; exits 1 if, with --uid, a mutating request was accepted.
+    FuzzNetlink {
+        #[arg(long, value_name = "N")]
+        count: u64,
+        /// Seed of the request generator; a seed always draws the same requests.
+        #[arg(long, value_name = "S")]
+        seed: u64,
+        /// Appends each accepted mutating request to FILE (hex, one a line)
+        /// for replay-netlink.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Becomes this user (and group), without supplementary groups or
+        /// capabilities, before opening any socket.
+        #[arg(long, value_name = "UID")]
+        uid: Option<u32>,
+    },
+    /// Resends the requests of a fuzz-netlink record file in order, each with
+    /// NLM_F_ACK, and prints a JSON report; exits 1 if one was not acknowledged.
+    ReplayNetlink {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Sends crafted Ethernet frames to the dispatcher through an AF_PACKET
+    /// socket on IF (needs CAP_NET_RAW) and prints a JSON report.
+    RawPackets {
+        #[arg(long, value_name = "IF")]
+        ifname: String,
+        /// The dispatcher's MAC.
+        #[arg(long, value_name = "MAC")]
+        dst_mac: MacAddr,
+        #[arg(long, value_name = "A.B.C.D")]
+        vip: Ipv4Addr,
+        /// The configured port of the cluster address.
+        #[arg(long, value_name = "P")]
+        port: u16,
+        #[arg(long, value_name = "N")]
+        count: u64,
+        /// Seed of the frame generator; a seed always draws the same frames.
+        #[arg(long, value_name = "S")]
+        seed: u64,
+        /// malformed: each frame one of many broken or unexpected kinds;
+        /// synflood: valid SYNs from random clients.
+        #[arg(long, value_enum)]
+        kind: RawKind,
+        /// Client addresses are drawn from this block.
+        #[arg(long, value_name = "CIDR", default_value = "172.16.0.0/12")]
+        sources: SourceRange,
+        /// Frames per second; as fast as the kernel takes them without it.
+        #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+        rate: Option<u64>,
+    },
     /// Runs a command as another user, without capabilities.
     RunAs {
         #[arg(long)]
@@ -101,6 +157,13 @@ enum Command {
         #[arg(long, value_name = "T", default_value_t = 10000)]
         timeout_ms: u64,
     },
+}
+
+/// The frames `raw-packets` sends.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RawKind {
+    Malformed,
+    Synflood,
 }
 
 fn parse_server_name(name: &str) -> Result<String, String> {
@@ -198,6 +261,57 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::FuzzNetlink {
+            count,
+            seed,
+            record,
+            uid,
+        } => {
+            let options = FuzzOptions {
+                count,
+                seed,
+                record,
+                uid,
+            };
+            print_report("fuzz-netlink", fuzz_netlink::run(&options), |report| {
+                (report.to_json(), report.accepted_unprivileged.is_empty())
+            })
+        }
+        Command::ReplayNetlink { file } => {
+            print_report("replay-netlink", fuzz_netlink::replay(&file), |report| {
+                (report.to_json(), report.failed == 0)
+            })
+        }
+        Command::RawPackets {
+            ifname,
+            dst_mac,
+            vip,
+            port,
+            count,
+            seed,
+            kind,
+            sources,
+            rate,
+        } => {
+            let traffic = match kind {
+                RawKind::Malformed => Traffic::Malformed,
+                RawKind::Synflood => Traffic::Synflood,
+            };
+            let options = RawOptions {
+                ifname,
+                dst_mac,
+                vip,
+                port,
+                count,
+                seed,
+                traffic,
+                sources,
+                rate,
+            };
+            print_report("raw-packets", raw_packets::run(&options), |report| {
+                (report.to_json(), true)
+            })
+        }
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {
                 ExitCode::SUCCESS
@@ -205,6 +319,30 @@ fn main() -> ExitCode {
                 eprintln!("ndtest wait-port: {to} not accepting after {timeout_ms} ms");
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// Prints a subcommand's JSON report, or its error on stderr. `judge` gives the report's
+/// JSON and whether it shows nothing wrong; the exit status is 0 only then.
+fn print_report<R>(
+    subcommand: &str,
+    result: Result<R, String>,
+    judge: impl FnOnce(&R) -> (String, bool),
+) -> ExitCode {
+    match result {
+        Ok(report) => {
+            let (json, clean) = judge(&report);
+            println!("{json}");
+            if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("ndtest {subcommand}: {error}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -234,13 +372,8 @@ fn serve(options: ServeOptions) -> ExitCode {
 /// Drops to `uid` (and its group) and executes `command`; returns only on failure.
 fn run_as(uid: u32, command: &[String]) -> ExitCode {
     use std::os::unix::process::CommandExt;
-    // SAFETY: setgid and setuid only change this process's credentials.
-    let dropped = unsafe { libc::setgid(uid) == 0 && libc::setuid(uid) == 0 };
-    if !dropped {
-        eprintln!(
-            "ndtest run-as: cannot become uid {uid}: {}",
-            std::io::Error::last_os_error()
-        );
+    if let Err(error) = ndtest::privileges::become_user(uid) {
+        eprintln!("ndtest run-as: cannot become uid {uid}: {error}");
         return ExitCode::FAILURE;
     }
     let error = std::process::Command::new(&command[0])

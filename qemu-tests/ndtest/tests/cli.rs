@@ -2,7 +2,7 @@
 
 use ndtest::greeting::Greeting;
 use ndtest::hold::{chunks_per_connection, CHUNK_LEN};
-use ndtest::report::{ConnectReport, HoldReport};
+use ndtest::report::{ConnectReport, HoldReport, RawPacketsReport};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -592,4 +592,126 @@ fn http_mode_waits_for_the_whole_request_head() {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.0 200 OK"), "{response:?}");
+}
+
+/// The dispatcher `raw-packets` tests aim at: a documentation address no host has.
+const RAW_TARGET: &[&str] = &[
+    "--dst-mac",
+    "02:00:00:00:00:01",
+    "--vip",
+    "192.0.2.1",
+    "--port",
+    "80",
+];
+
+#[test]
+fn adversarial_generators_reject_bad_arguments_with_status_2() {
+    let raw = |extra: &[&str]| {
+        let base = [&["raw-packets", "--ifname", "lo"], RAW_TARGET].concat();
+        run_ndtest(&[&base[..], &["--count", "1", "--seed", "1"], extra].concat())
+    };
+    let outputs = [
+        raw(&["--kind", "sideways"]),
+        raw(&["--kind", "synflood", "--dst-mac", "02:00:00:00:01"]),
+        raw(&["--kind", "synflood", "--sources", "10.0.0.0/40"]),
+        raw(&["--kind", "synflood", "--rate", "0"]),
+        run_ndtest(&["fuzz-netlink", "--seed", "1"]),
+        run_ndtest(&["replay-netlink"]),
+    ];
+    for output in outputs {
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn raw_packets_names_a_missing_interface() {
+    let output = run_ndtest(
+        &[
+            &["raw-packets", "--ifname", "nd-nosuch0"],
+            RAW_TARGET,
+            &["--count", "1", "--seed", "1", "--kind", "malformed"],
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nd-nosuch0"));
+}
+
+#[test]
+fn replay_netlink_names_a_missing_record_file() {
+    let path = scratch_path("no-such-record");
+    let output = run_ndtest(&["replay-netlink", "--file", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no-such-record"), "{stderr}");
+}
+
+/// Runs `ndtest raw-packets` on the loopback of a new, empty network namespace, so the
+/// frames reach no real stack; `None` where namespaces cannot be made (not root).
+fn raw_packets_in_private_namespace(args: &[&str]) -> Option<RawPacketsReport> {
+    let mut command = vec![
+        "unshare",
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec \"$0\" \"$@\"",
+        NDTEST,
+        "raw-packets",
+        "--ifname",
+        "lo",
+        "--sources",
+        "198.18.0.0/15",
+    ];
+    command.extend_from_slice(RAW_TARGET);
+    command.extend_from_slice(args);
+    let child = Command::new(command[0])
+        .args(&command[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(child) = child else {
+        eprintln!("skipped: unshare is not installed");
+        return None;
+    };
+    let output = finish(child, COMMAND_LIMIT);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && (stderr.contains("unshare") || stderr.contains("ip:")) {
+        eprintln!("skipped: no private network namespace here: {stderr}");
+        return None;
+    }
+    assert!(output.status.success(), "{output:?}");
+    Some(RawPacketsReport::from_json(std::str::from_utf8(&output.stdout).unwrap()).unwrap())
+}
+
+#[test]
+fn raw_packets_sends_every_malformed_kind() {
+    let args = ["--count", "3000", "--seed", "7", "--kind", "malformed"];
+    let Some(report) = raw_packets_in_private_namespace(&args) else {
+        return;
+    };
+    assert_eq!(report.kind, "malformed");
+    assert_eq!((report.sent, report.send_errors), (3000, 0), "{report:?}");
+    assert_eq!(report.by_kind.values().sum::<u64>(), 3000);
+    for kind in ndtest::raw_packets::frame::Malformed::ALL {
+        assert!(
+            report.by_kind.contains_key(kind.name()),
+            "{kind:?}: {report:?}"
+        );
+    }
+}
+
+#[test]
+fn raw_packets_paces_a_syn_flood() {
+    let args = [
+        "--count", "200", "--seed", "3", "--kind", "synflood", "--rate", "2000",
+    ];
+    let Some(report) = raw_packets_in_private_namespace(&args) else {
+        return;
+    };
+    assert_eq!((report.sent, report.send_errors), (200, 0), "{report:?}");
+    assert_eq!(report.by_kind["syn"], 200);
+    // The last batch is due after 180 of the 200 frames: 90 ms at 2000 a second.
+    assert!(report.elapsed_ms >= 85, "{report:?}");
 }

@@ -3,6 +3,7 @@
 //! that stays configured may break, and no new connection may fail.
 
 use super::cluster::*;
+use crate::prng::Prng;
 use ndadm::client::Client;
 use ndadm::model::{ServerOptions, Service, WeightEntry};
 use std::net::Ipv4Addr;
@@ -15,18 +16,6 @@ const STREAM_SECS_PER_100_CHANGES: u32 = 7;
 const TRANSIENT_SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 14);
 /// A cluster address that comes and goes.
 const TRANSIENT_VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 150);
-
-/// A deterministic sequence of choices (xorshift64*), so a failure can be replayed.
-struct Choices(u64);
-
-impl Choices {
-    fn below(&mut self, n: u32) -> u32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as u32 % n
-    }
-}
 
 /// What the churn has configured besides the three servers, to choose valid changes.
 #[derive(Default)]
@@ -47,7 +36,7 @@ fn churn(changes: u32, seed: u64) -> Result<u32, String> {
     let vip = ip(VIP);
     let service = Service::new(vip, 80);
     let (srv1, changing) = (ip(SERVERS[0]), [ip(SERVERS[1]), ip(SERVERS[2])]);
-    let mut choices = Choices(seed);
+    let mut choices = Prng::new(seed);
     let mut extras = Extras {
         weights: [1, 1],
         ..Extras::default()
@@ -56,8 +45,8 @@ fn churn(changes: u32, seed: u64) -> Result<u32, String> {
     for _ in 0..changes {
         match choices.below(5) {
             0 => {
-                let which = choices.below(2) as usize;
-                let weight = choices.below(5);
+                let which = choices.index(2);
+                let weight = choices.below(5) as u32;
                 let options = ServerOptions {
                     weight: Some(weight),
                     mac: None,
@@ -68,7 +57,7 @@ fn churn(changes: u32, seed: u64) -> Result<u32, String> {
                 extras.weights[which] = weight;
             }
             1 => {
-                extras.weights = [choices.below(5), choices.below(5)];
+                extras.weights = [choices.below(5) as u32, choices.below(5) as u32];
                 let mut entries = vec![WeightEntry {
                     server: srv1,
                     weight: 1,

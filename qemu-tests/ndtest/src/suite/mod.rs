@@ -1,6 +1,7 @@
 //! The QEMU suite's scenario driver, run inside the guest once topology.sh has built the
 //! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
 
+mod adversarial;
 mod churn;
 pub mod cluster;
 mod managed;
@@ -31,6 +32,9 @@ const SCENARIOS: &[Scenario] = &[
     ("batch_weights", scenarios::batch_weights),
     ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
+    ("netlink_fuzzing", adversarial::netlink_fuzzing),
+    ("malformed_packets", adversarial::malformed_packets),
+    ("syn_flood", adversarial::syn_flood),
     ("churn_under_load", churn::churn_under_load),
     ("unload_cycles", unload::unload_cycles),
     (
