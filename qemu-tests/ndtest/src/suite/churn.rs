@@ -26,16 +26,12 @@ struct Extras {
     weights: [u32; 2],
 }
 
-fn ip(s: &str) -> Ipv4Addr {
-    s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
-}
-
 /// Makes `changes` changes to `VIP`:80 and around it; srv1 keeps weight 1 throughout.
 fn churn(changes: u32, seed: u64) -> Result<u32, String> {
     let client = Client::connect().map_err(|e| e.to_string())?;
-    let vip = ip(VIP);
+    let vip = ipv4(VIP);
     let service = Service::new(vip, 80);
-    let (srv1, changing) = (ip(SERVERS[0]), [ip(SERVERS[1]), ip(SERVERS[2])]);
+    let (srv1, changing) = (ipv4(SERVERS[0]), [ipv4(SERVERS[1]), ipv4(SERVERS[2])]);
     let mut choices = Prng::new(seed);
     let mut extras = Extras {
         weights: [1, 1],

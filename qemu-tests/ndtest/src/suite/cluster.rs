@@ -32,6 +32,11 @@ pub fn scaled(ci: u32, full: u32) -> u32 {
     }
 }
 
+/// One of the address constants above, parsed for the netlink client.
+pub fn ipv4(addr: &str) -> std::net::Ipv4Addr {
+    addr.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
 /// Fails the scenario with `message` unless `condition` holds.
 pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Outcome {
     if condition {

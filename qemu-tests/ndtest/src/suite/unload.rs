@@ -4,7 +4,6 @@
 use super::cluster::*;
 use ndadm::client::Client;
 use ndadm::model::{ServerOptions, Service, WeightEntry};
-use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,19 +31,15 @@ fn remove_module() -> Outcome {
     }
 }
 
-fn addr(s: &str) -> Ipv4Addr {
-    s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
-}
-
 /// Configures `VIP`:80 with the three servers over a socket of the current namespace.
 fn configure_directly() -> Result<(), String> {
     let client = Client::connect().map_err(|e| e.to_string())?;
-    let service = Service::new(addr(VIP), 80);
+    let service = Service::new(ipv4(VIP), 80);
     client.add_vip(service.vip).map_err(|e| e.to_string())?;
     client.add_port(service).map_err(|e| e.to_string())?;
     for server in SERVERS {
         client
-            .add_server(service, addr(server), ServerOptions::default())
+            .add_server(service, ipv4(server), ServerOptions::default())
             .map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -53,7 +48,7 @@ fn configure_directly() -> Result<(), String> {
 /// Requests of every kind, sent until `stop`, whether or not the family is there: returns how
 /// many got an answer.
 fn keep_requesting(stop: Arc<AtomicBool>) -> Result<u64, String> {
-    let service = Service::new(addr(VIP), 80);
+    let service = Service::new(ipv4(VIP), 80);
     let mut answered = 0;
     while !stop.load(Ordering::Relaxed) {
         let Ok(client) = Client::connect() else {
@@ -64,7 +59,7 @@ fn keep_requesting(stop: Arc<AtomicBool>) -> Result<u64, String> {
             let weights: Vec<WeightEntry> = SERVERS
                 .iter()
                 .map(|s| WeightEntry {
-                    server: addr(s),
+                    server: ipv4(s),
                     weight: 1 + round % 3,
                 })
                 .collect();
