@@ -39,7 +39,7 @@ demo: module tools
 
 # The adversarial scenarios at full size (CI runs them scaled down).
 stress: module tools
-	ND_STRESS=1 qemu-tests/run-vm.sh suite netlink_fuzzing malformed_packets syn_flood churn_under_load unload_cycles
+	ND_STRESS=1 qemu-tests/run-vm.sh suite netlink_fuzzing malformed_packets syn_flood churn_under_load unload_cycles manager_faults
 
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(ls -d $${XDG_CACHE_HOME:-$$HOME/.cache}/nd/kernels/*/ 2>/dev/null | head -1); \

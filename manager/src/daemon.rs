@@ -24,7 +24,7 @@ use crate::config::{show_duration, Config, ConfigError};
 use crate::cycle::{Feedback, Observations};
 use crate::decision::Decision;
 use crate::executor::Executor;
-use crate::host::{receive_reports, HostBoard};
+use crate::host::{receive_reports, HostBoard, IgnoredCounts};
 use crate::provision::provision;
 use crate::shutdown::Shutdown;
 
@@ -90,6 +90,8 @@ pub struct Daemon {
     verdicts: AdvisorResults,
     host: Arc<Mutex<HostBoard>>,
     host_recovered: Arc<Notify>,
+    /// The ignored datagrams the last round told of.
+    ignored_seen: IgnoredCounts,
     receiver: Option<Receiver>,
     shutdown: Shutdown,
 }
@@ -126,6 +128,7 @@ impl Daemon {
             verdicts: AdvisorResults::default(),
             host: Arc::new(Mutex::new(host)),
             host_recovered: Arc::new(Notify::new()),
+            ignored_seen: IgnoredCounts::default(),
             receiver: None,
             shutdown,
         };
@@ -282,6 +285,25 @@ impl Daemon {
         self.decide(span.clone()).instrument(span).await
     }
 
+    /// Warns, once a round, of agent datagrams ignored since the last round: each one alone
+    /// is only a debug line, and a stream of them would flood the log.
+    fn tell_ignored(&mut self, now: IgnoredCounts) {
+        let bad_report = now.bad_report.saturating_sub(self.ignored_seen.bad_report);
+        let unknown_source = now
+            .unknown_source
+            .saturating_sub(self.ignored_seen.unknown_source);
+        if bad_report + unknown_source > 0 {
+            warn!(
+                bad_report,
+                unknown_source,
+                "ignored {} agent datagrams since the last round: {bad_report} not valid \
+                 reports, {unknown_source} from addresses that are not configured servers",
+                bad_report + unknown_source
+            );
+        }
+        self.ignored_seen = now;
+    }
+
     async fn decide(&mut self, span: Span) -> Vec<Decision> {
         let config = Arc::clone(&self.config);
         let advisors = advisor::probe_all(&config).await;
@@ -293,10 +315,12 @@ impl Daemon {
             }
         }
         self.verdicts = advisors.clone();
-        let observations = Observations {
-            advisors,
-            host: lock(&self.host).snapshot(std::time::Instant::now()),
+        let (host, ignored) = {
+            let board = lock(&self.host);
+            (board.snapshot(std::time::Instant::now()), board.ignored())
         };
+        self.tell_ignored(ignored);
+        let observations = Observations { advisors, host };
         let executor = Arc::clone(&self.executor);
         let feedback = Arc::clone(&self.feedback);
         let needs_provisioning = !self.provisioned;

@@ -1,11 +1,12 @@
 use clap::{CommandFactory, Parser, Subcommand};
 use ndadm::model::MacAddr;
+use ndtest::agent_garbage;
 use ndtest::connect::{self, ConnectOptions};
 use ndtest::fuzz_netlink::{self, FuzzOptions};
 use ndtest::greeting::valid_server_name;
 use ndtest::hold::{self, HoldOptions};
 use ndtest::raw_packets::{self, frame::SourceRange, RawOptions, Traffic};
-use ndtest::serve::{ServeMode, ServeOptions, Server};
+use ndtest::serve::{HttpFault, ServeMode, ServeOptions, Server};
 use ndtest::wait_port::wait_for_port;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ enum Command {
         /// Speak HTTP/1.0 (a health endpoint for advisors) instead of greet-and-echo.
         #[arg(long)]
         http: bool,
+        /// With --http, answer every request in this broken way.
+        #[arg(long, value_enum, requires = "http")]
+        fault: Option<HttpFault>,
     },
     /// Opens short connections (greeting, echo, close) and prints a JSON
     /// report; exits 0 whatever the outcome.
@@ -143,6 +147,23 @@ enum Command {
         #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
         rate: Option<u64>,
     },
+    /// Sends datagrams to a Manager's agent port that are not valid reports, or are
+    /// reports with extreme values, and prints a JSON report of what was sent.
+    AgentGarbage {
+        #[arg(long, value_name = "ADDR:PORT")]
+        to: SocketAddr,
+        #[arg(long, value_name = "N")]
+        count: u64,
+        /// Seed of the datagram generator; a seed always draws the same datagrams.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The metric name the datagrams speak of.
+        #[arg(long, value_name = "NAME", default_value = "load")]
+        metric: String,
+        /// Pause between datagrams.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        gap_ms: u64,
+    },
     /// Runs a command as another user, without capabilities.
     RunAs {
         #[arg(long)]
@@ -183,14 +204,15 @@ fn main() -> ExitCode {
             name,
             delay_ms,
             http,
+            fault,
         } => serve(ServeOptions {
             listen,
             name,
             greeting_delay: Duration::from_millis(delay_ms),
-            mode: if http {
-                ServeMode::Http
-            } else {
-                ServeMode::GreetAndEcho
+            mode: match (http, fault) {
+                (true, Some(fault)) => ServeMode::BrokenHttp(fault),
+                (true, None) => ServeMode::Http,
+                (false, _) => ServeMode::GreetAndEcho,
             },
         }),
         Command::Connect {
@@ -311,6 +333,23 @@ fn main() -> ExitCode {
             print_report("raw-packets", raw_packets::run(&options), |report| {
                 (report.to_json(), true)
             })
+        }
+        Command::AgentGarbage {
+            to,
+            count,
+            seed,
+            metric,
+            gap_ms,
+        } => {
+            let options = agent_garbage::GarbageOptions {
+                to,
+                count,
+                seed,
+                metric,
+                gap: Duration::from_millis(gap_ms),
+            };
+            let result = agent_garbage::run(&options).map_err(|e| format!("{to}: {e}"));
+            print_report("agent-garbage", result, |report| (report.to_json(), true))
         }
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {

@@ -23,7 +23,25 @@ pub enum ServeMode {
     GreetAndEcho,
     /// HTTP/1.0: each request is answered with 200 and the greeting line as the body.
     Http,
+    /// An HTTP endpoint gone wrong in the way `HttpFault` says.
+    BrokenHttp(HttpFault),
 }
+
+/// How a broken HTTP endpoint answers a request, for the Manager's fault scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HttpFault {
+    /// Reads the request and never answers, holding the connection open.
+    Hang,
+    /// Answers with bytes that are not HTTP.
+    Garbage,
+    /// Answers at once with 500 Internal Server Error.
+    Error,
+    /// Resets the connection once the request has arrived.
+    Reset,
+}
+
+/// Long enough that a hung request outlives any advisor's timeout.
+const HANG: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -112,6 +130,7 @@ fn serve_connection(mut stream: TcpStream, name: &str, delay: Duration, mode: Se
     let _ = match mode {
         ServeMode::GreetAndEcho => greet_and_echo(&mut stream, name, delay),
         ServeMode::Http => answer_http(&mut stream, name, delay),
+        ServeMode::BrokenHttp(fault) => answer_broken_http(&mut stream, fault),
     };
 }
 
@@ -141,21 +160,31 @@ fn greet_and_echo(stream: &mut TcpStream, name: &str, greeting_delay: Duration) 
     }
 }
 
-/// Reads one request head and answers it with the greeting line; the connection then closes,
-/// as HTTP/1.0 has it.
-fn answer_http(stream: &mut TcpStream, name: &str, delay: Duration) -> io::Result<()> {
+/// Reads a request head; false if the client closed first. An oversized head is answered
+/// with 431 and counts as closed.
+fn read_request_head(stream: &mut TcpStream) -> io::Result<bool> {
     let mut head = Vec::new();
     let mut buffer = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         if head.len() > MAX_REQUEST_HEAD {
-            return stream.write_all(b"HTTP/1.0 431 Request Header Fields Too Large\r\n\r\n");
+            stream.write_all(b"HTTP/1.0 431 Request Header Fields Too Large\r\n\r\n")?;
+            return Ok(false);
         }
         match stream.read(&mut buffer) {
-            Ok(0) => return Ok(()),
+            Ok(0) => return Ok(false),
             Ok(n) => head.extend_from_slice(&buffer[..n]),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(error),
         }
+    }
+    Ok(true)
+}
+
+/// Reads one request head and answers it with the greeting line; the connection then closes,
+/// as HTTP/1.0 has it.
+fn answer_http(stream: &mut TcpStream, name: &str, delay: Duration) -> io::Result<()> {
+    if !read_request_head(stream)? {
+        return Ok(());
     }
     if !delay.is_zero() {
         thread::sleep(delay);
@@ -166,4 +195,29 @@ fn answer_http(stream: &mut TcpStream, name: &str, delay: Duration) -> io::Resul
         body.len()
     );
     stream.write_all(response.as_bytes())
+}
+
+/// Not HTTP: no status line, control bytes and a stray NUL, as a confused peer would send.
+const GARBAGE: &[u8] = b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 \xff\xfe\x00garbage\r\n\r\n";
+
+/// Answers one request the way `fault` says.
+fn answer_broken_http(stream: &mut TcpStream, fault: HttpFault) -> io::Result<()> {
+    if !read_request_head(stream)? {
+        return Ok(());
+    }
+    match fault {
+        HttpFault::Hang => {
+            thread::sleep(HANG);
+            Ok(())
+        }
+        HttpFault::Garbage => stream.write_all(GARBAGE),
+        HttpFault::Error => stream.write_all(
+            b"HTTP/1.0 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ),
+        HttpFault::Reset => {
+            // A zero linger makes close send a RST instead of a FIN.
+            socket2::SockRef::from(&*stream).set_linger(Some(Duration::ZERO))?;
+            Ok(())
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! check that the configuration, the counters and real clients come through.
 
 use super::cluster::*;
+use super::memory::{Change, Memory};
 use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -48,6 +49,7 @@ fn configuration(ns: &str) -> Result<Value, String> {
 /// an unprivileged fuzzer changes nothing at all.
 pub fn netlink_fuzzing() -> Outcome {
     let count = scaled(20_000, 100_000).to_string();
+    let memory_before = Memory::now();
     let record = "/tmp/nd-fuzz.rec";
     let _ = std::fs::remove_file(record);
     for ns in ["fz1", "fz2"] {
@@ -128,6 +130,7 @@ pub fn netlink_fuzzing() -> Outcome {
             },
         )?;
         let after = configuration(LB_NS)?;
+        println!("  {}", Change(memory_before, Memory::now()));
         ensure(before == after, || {
             format!("unprivileged requests changed the configuration: {before} -> {after}")
         })
@@ -178,8 +181,10 @@ fn drop_count(info: &Value, reason: &str) -> u64 {
 pub fn malformed_packets() -> Outcome {
     configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
     let before = info(LB_NS)?;
+    let memory_before = Memory::now();
     let report = raw_packets("malformed", scaled(20_000, 100_000), 3)?;
     let after = info(LB_NS)?;
+    let memory_after = Memory::now();
     let delta = |reason| drop_count(&after, reason) - drop_count(&before, reason);
     let kinds = &report["by_kind"];
     let sent_of = |kind: &str| kinds[kind].as_u64().unwrap_or(0);
@@ -194,6 +199,7 @@ pub fn malformed_packets() -> Outcome {
         delta("no_connection"),
         number(&after, &["conn_count"])
     );
+    println!("  {}", Change(memory_before, memory_after));
     // Well-formed IP to the VIP with another protocol or port reaches the hook and is filtered.
     let filterable =
         sent_of("udp") + sent_of("gre") + sent_of("other_protocol") + sent_of("unconfigured_port");
@@ -217,15 +223,6 @@ pub fn malformed_packets() -> Outcome {
     })
 }
 
-fn mem_available_kb() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix("MemAvailable:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Spoofed SYNs fill a small table while real clients connect: the table stays within its
 /// bound, real clients get in by evicting the flood's half-open entries, and once the flood
 /// stops its entries expire early.
@@ -244,7 +241,7 @@ pub fn syn_flood() -> Outcome {
             "5",
         ],
     )?;
-    let memory_before = mem_available_kb();
+    let memory_before = Memory::now();
     let syns = scaled(20_000, 1_000_000);
     let flood = std::thread::spawn(move || raw_packets("synflood", syns, 11));
     // Let the flood fill the table before the real clients come.
@@ -254,19 +251,24 @@ pub fn syn_flood() -> Outcome {
         .join()
         .map_err(|_| "the flood thread panicked".to_owned())??;
     let during = info(LB_NS)?;
-    let memory_after = mem_available_kb();
+    let memory_after = Memory::now();
     println!(
         "  {} spoofed SYNs in {} ms; real clients {}/300; table {} of {LIMIT}; evicted {}, \
-         table full {}; MemAvailable {} -> {} kB",
+         table full {}; {}",
         flood["sent"],
         flood["elapsed_ms"],
         real.ok,
         number(&during, &["conn_count"]),
         drop_count(&during, "half_open_evicted"),
         drop_count(&during, "table_full"),
-        memory_before,
-        memory_after
+        Change(memory_before, memory_after)
     );
+    // A table of LIMIT entries is a few hundred KiB; what a flood may make the kernel keep
+    // beyond that is its packets in flight.
+    let growth = memory_after.slab_growth_since(&memory_before);
+    ensure(growth < 32 * 1024, || {
+        format!("unreclaimable slab grew by {growth} kB during the flood")
+    })?;
     ensure(number(&during, &["conn_count"]) <= LIMIT, || {
         format!(
             "the table holds {} entries",

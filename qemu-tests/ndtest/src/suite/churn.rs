@@ -3,6 +3,7 @@
 //! that stays configured may break, and no new connection may fail.
 
 use super::cluster::*;
+use super::memory::{Change, Memory};
 use crate::prng::Prng;
 use ndadm::client::Client;
 use ndadm::model::{ServerOptions, Service, WeightEntry};
@@ -131,6 +132,7 @@ pub fn churn_under_load() -> Outcome {
     let stream_secs = 10 + changes / 100 * STREAM_SECS_PER_100_CHANGES;
     configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
     let hold = Hold::start(VIP, 12, stream_secs)?;
+    let memory_before = Memory::now();
     let connecting = std::thread::spawn(|| connect(VIP, 80, 150, 3));
     let start = Instant::now();
     let changes = in_netns(LB_NS, move || churn(changes, 0x6e64_6368_7572_6e21))?;
@@ -148,6 +150,7 @@ pub fn churn_under_load() -> Outcome {
         streams.intact,
         streams.conns
     );
+    println!("  {}", Change(memory_before, Memory::now()));
     ensure(took < Duration::from_secs(stream_secs.into()), || {
         format!("the churn outlasted the streams ({took:?}); they no longer cover it")
     })?;

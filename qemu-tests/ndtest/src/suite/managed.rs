@@ -15,6 +15,10 @@ const HEALTH_PORT: u16 = 8080;
 pub const ADVISOR_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long an agent's report stays valid at the Manager.
 pub const STALE_AFTER: Duration = Duration::from_secs(3);
+/// The largest weight the Manager may give.
+pub const MAX_WEIGHT: u64 = 100;
+/// Where the agents send their reports.
+pub const AGENT_PORT: u16 = 7050;
 const MANAGER_CONFIG: &str = "/tmp/nd-manager.toml";
 const MANAGER_LOG: &str = "/tmp/nd-manager.log";
 
@@ -88,8 +92,8 @@ pub type Metrics<'a> = &'a [(&'a str, f64)];
 /// The Manager's configuration for `VIP`:80 and the three servers.
 fn manager_config(metrics: Metrics<'_>) -> String {
     let mut text = format!(
-        "interval = \"{}ms\"\nsmoothing = 0.5\nsensitivity = 0.05\nmax_weight = 100\n\
-         agent_listen = \"{LB_ADDR}:7050\"\n\n[metrics]\n",
+        "interval = \"{}ms\"\nsmoothing = 0.5\nsensitivity = 0.05\nmax_weight = {MAX_WEIGHT}\n\
+         agent_listen = \"{LB_ADDR}:{AGENT_PORT}\"\n\n[metrics]\n",
         INTERVAL.as_millis()
     );
     for (name, weight) in metrics {
@@ -133,7 +137,7 @@ impl ManagedCluster {
             set_load(server, 10)?;
             agents[server] = Some(start_agent(server)?);
             let delay = slow.filter(|(s, _)| *s == server).map_or(0, |(_, ms)| ms);
-            health[server] = Some(start_health(server, delay)?);
+            health[server] = Some(start_health(server, delay, None)?);
         }
         fs::write(MANAGER_CONFIG, manager_config(metrics)).map_err(|e| e.to_string())?;
         let manager = Daemon::start(
@@ -155,8 +159,21 @@ impl ManagedCluster {
 
     /// Starts server `server`'s health endpoint again.
     pub fn restart_health(&mut self, server: usize) -> Outcome {
-        self.health[server] = Some(start_health(server, 0)?);
+        self.health[server] = None;
+        self.health[server] = Some(start_health(server, 0, None)?);
         Ok(())
+    }
+
+    /// Replaces server `server`'s health endpoint with one that answers as `fault` says.
+    pub fn break_health(&mut self, server: usize, fault: &str) -> Outcome {
+        self.health[server] = None;
+        self.health[server] = Some(start_health(server, 0, Some(fault))?);
+        Ok(())
+    }
+
+    /// The Manager's log so far.
+    pub fn manager_log(&self) -> String {
+        fs::read_to_string(MANAGER_LOG).unwrap_or_default()
     }
 
     /// Stops server `server`'s agent.
@@ -216,7 +233,27 @@ impl ManagedCluster {
 
 /// Sets the `load` server `server`'s agent reports.
 pub fn set_load(server: usize, load: u32) -> Outcome {
-    fs::write(load_file(server), format!("{load}\n")).map_err(|e| e.to_string())
+    let path = load_file(server);
+    // The file may be the FIFO of `hang_load`.
+    let _ = fs::remove_file(&path);
+    fs::write(path, format!("{load}\n")).map_err(|e| e.to_string())
+}
+
+/// Makes server `server`'s agent command hang: the file it reads becomes a FIFO nobody
+/// writes to.
+pub fn hang_load(server: usize) -> Outcome {
+    let path = load_file(server);
+    let _ = fs::remove_file(&path);
+    let c_path = std::ffi::CString::new(path.clone()).map_err(|e| e.to_string())?;
+    // SAFETY: `c_path` is a valid NUL-terminated path for the call's duration.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "mkfifo {path}: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
 }
 
 fn start_agent(server: usize) -> Result<Daemon, String> {
@@ -235,23 +272,25 @@ fn start_agent(server: usize) -> Result<Daemon, String> {
     )
 }
 
-fn start_health(server: usize, delay_ms: u64) -> Result<Daemon, String> {
+fn start_health(server: usize, delay_ms: u64, fault: Option<&str>) -> Result<Daemon, String> {
     let name = SERVER_NAMES[server];
-    let daemon = Daemon::start(
+    let listen = format!("0.0.0.0:{HEALTH_PORT}");
+    let delay = delay_ms.to_string();
+    let mut args = vec![
+        "ndtest",
+        "serve",
+        "--http",
+        "--listen",
+        &listen,
+        "--name",
         name,
-        &[
-            "ndtest",
-            "serve",
-            "--http",
-            "--listen",
-            &format!("0.0.0.0:{HEALTH_PORT}"),
-            "--name",
-            name,
-            "--delay-ms",
-            &delay_ms.to_string(),
-        ],
-        "/dev/null",
-    )?;
+        "--delay-ms",
+        &delay,
+    ];
+    if let Some(fault) = fault {
+        args.extend(["--fault", fault]);
+    }
+    let daemon = Daemon::start(name, &args, "/dev/null")?;
     run(
         LB_NS,
         &[

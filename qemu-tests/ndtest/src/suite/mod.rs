@@ -6,6 +6,7 @@ mod churn;
 pub mod cluster;
 mod managed;
 mod manager_scenarios;
+mod memory;
 mod scenarios;
 mod unload;
 
@@ -50,6 +51,7 @@ const SCENARIOS: &[Scenario] = &[
         manager_scenarios::manager_agent_silent,
     ),
     ("manager_reload", manager_scenarios::manager_reload),
+    ("manager_faults", manager_scenarios::manager_faults),
 ];
 
 /// Runs the scenarios named in `only` (comma-separated; all when empty) and prints a line

@@ -2,6 +2,7 @@
 //! client keeps opening connections and netlink requests are in flight.
 
 use super::cluster::*;
+use super::memory::{Change, Memory};
 use ndadm::client::Client;
 use ndadm::model::{ServerOptions, Service, WeightEntry};
 use std::process::Command;
@@ -80,6 +81,7 @@ fn keep_requesting(stop: Arc<AtomicBool>) -> Result<u64, String> {
 pub fn unload_cycles() -> Outcome {
     let cycles = scaled(8, 50);
     configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
+    let memory_before = Memory::now();
     let stop = Arc::new(AtomicBool::new(false));
     let requests = {
         let stop = stop.clone();
@@ -118,6 +120,7 @@ pub fn unload_cycles() -> Outcome {
          answered meanwhile",
         opened.load(Ordering::Relaxed)
     );
+    println!("  {}", Change(memory_before, Memory::now()));
     outcome?;
     ensure(opened.load(Ordering::Relaxed) > 0, || {
         "no connection got through between the cycles".into()
