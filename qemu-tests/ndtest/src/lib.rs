@@ -4,6 +4,7 @@
 //! the JSON shapes those subcommands print so a driver can parse them.
 
 pub mod admin_probe;
+pub mod bench;
 pub mod connect;
 pub mod fuzz_netlink;
 pub mod greeting;
