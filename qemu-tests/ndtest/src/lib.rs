@@ -1,7 +1,8 @@
 //! Traffic generator and checker for the load balancer's QEMU tests.
 //!
-//! The `ndtest` binary exposes each module as a subcommand; [`report`] holds
-//! the JSON shapes those subcommands print so a driver can parse them.
+//! The `ndtest` binary exposes each module as a subcommand; [`report`] and
+//! [`bench::report`] hold the JSON shapes those subcommands print so a driver can parse
+//! them.
 
 pub mod admin_probe;
 pub mod bench;

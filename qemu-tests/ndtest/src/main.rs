@@ -1,3 +1,5 @@
+mod bench_cli;
+
 use clap::{CommandFactory, Parser, Subcommand};
 use ndadm::model::MacAddr;
 use ndtest::connect::{self, ConnectOptions};
@@ -157,6 +159,8 @@ enum Command {
         #[arg(long, value_name = "T", default_value_t = 10000)]
         timeout_ms: u64,
     },
+    #[command(flatten)]
+    Bench(bench_cli::BenchCommand),
 }
 
 /// The frames `raw-packets` sends.
@@ -312,6 +316,7 @@ fn main() -> ExitCode {
                 (report.to_json(), true)
             })
         }
+        Command::Bench(command) => bench_cli::run(command),
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {
                 ExitCode::SUCCESS
