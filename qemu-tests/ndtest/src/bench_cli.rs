@@ -1,12 +1,16 @@
 //! The benchmark subcommands: their arguments, and how each runs and reports.
 
 use clap::Subcommand;
+use ndadm::model::MacAddr;
+use ndtest::bench::count_rx::{self, CountRxOptions};
 use ndtest::bench::crr::{self, CrrOptions};
+use ndtest::bench::inject::{self, InjectOptions, MAX_PAYLOAD};
 use ndtest::bench::latency::{self, LatencyOptions, MAX_RATE};
 use ndtest::bench::sink::{Sink, SinkMode, SinkOptions};
 use ndtest::bench::stream::{self, StreamOptions, MAX_SEGMENT};
 use ndtest::bench::termination::{block_termination_signals, wait_for_termination, StopFlag};
-use std::net::SocketAddr;
+use ndtest::raw_packets::frame::SourceRange;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -113,6 +117,73 @@ pub enum BenchCommand {
         /// How long the sink has after the window to read the rest and close.
         #[arg(long, value_name = "MS", default_value_t = 2000)]
         drain_ms: u64,
+    },
+    /// Sends TCP frames of many flows to the balancer's MAC through an AF_PACKET socket on
+    /// IF (needs CAP_NET_RAW): with --open one SYN per flow first, then ACK segments cycling
+    /// through the flows; prints a JSON report.
+    #[command(name = "bench-inject")]
+    Inject {
+        /// The interface to send on.
+        #[arg(long, value_name = "IF")]
+        ifname: String,
+        /// The balancer's MAC.
+        #[arg(long, value_name = "MAC")]
+        dst_mac: MacAddr,
+        /// Source MAC of the frames.
+        #[arg(long, value_name = "MAC", conflicts_with = "src_mac_auto")]
+        src_mac: Option<MacAddr>,
+        /// Take the source MAC from IF (the default).
+        #[arg(long)]
+        src_mac_auto: bool,
+        /// The cluster address.
+        #[arg(long, value_name = "A.B.C.D")]
+        vip: Ipv4Addr,
+        /// The configured port of the cluster address.
+        #[arg(long, value_name = "P")]
+        port: u16,
+        /// Distinct client (address, port) pairs.
+        #[arg(long, value_name = "F",
+              value_parser = clap::value_parser!(u64).range(1..=1 << 24))]
+        flows: u64,
+        /// How long ACK segments are sent.
+        #[arg(long, value_name = "S", value_parser = window_seconds)]
+        seconds: u64,
+        /// ACK frames per second; as fast as the kernel takes them without it.
+        #[arg(long, value_name = "PPS", value_parser = clap::value_parser!(u64).range(1..))]
+        rate: Option<u64>,
+        /// Send one SYN per flow first, so that the balancer enters every flow.
+        #[arg(long)]
+        open: bool,
+        /// SYNs per second; as fast as the kernel takes them without it. A SYN the path
+        /// drops leaves its flow out of the balancer's table, so that its ACKs are dropped
+        /// too: pace the SYNs below what the balancer takes.
+        #[arg(long, value_name = "PPS", requires = "open",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        open_rate: Option<u64>,
+        /// Client addresses are taken in order from this block.
+        #[arg(long, value_name = "CIDR", default_value = "172.16.0.0/12")]
+        sources: SourceRange,
+        /// Payload bytes of each ACK segment.
+        #[arg(long, value_name = "BYTES", default_value_t = 16,
+              value_parser = clap::value_parser!(u16).range(0..=i64::from(MAX_PAYLOAD)))]
+        payload: u16,
+    },
+    /// Counts the frames IF receives, from its statistics in sysfs read every interval;
+    /// prints a JSON report.
+    CountRx {
+        /// The interface whose received frames are counted.
+        #[arg(long, value_name = "IF")]
+        ifname: String,
+        /// How long to count.
+        #[arg(long, value_name = "S", value_parser = window_seconds)]
+        seconds: u64,
+        /// How often to read the counters.
+        #[arg(long, value_name = "MS", default_value_t = 100,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        interval_ms: u64,
+        /// Created once counting has started, holding "counting IF".
+        #[arg(long, value_name = "PATH")]
+        ready_file: Option<PathBuf>,
     },
 }
 
@@ -230,6 +301,51 @@ pub fn run(command: BenchCommand) -> ExitCode {
                 drain: Duration::from_millis(drain_ms),
             };
             print_report("bench-stream", stream::run(&options).map(|r| r.to_json()))
+        }
+        BenchCommand::Inject {
+            ifname,
+            dst_mac,
+            src_mac,
+            src_mac_auto: _,
+            vip,
+            port,
+            flows,
+            seconds,
+            rate,
+            open,
+            open_rate,
+            sources,
+            payload,
+        } => {
+            let options = InjectOptions {
+                ifname,
+                dst_mac: dst_mac.0,
+                src_mac: src_mac.map(|mac| mac.0),
+                vip,
+                port,
+                sources,
+                flows,
+                duration: Duration::from_secs(seconds),
+                rate,
+                open,
+                open_rate,
+                payload,
+            };
+            print_report("bench-inject", inject::run(&options).map(|r| r.to_json()))
+        }
+        BenchCommand::CountRx {
+            ifname,
+            seconds,
+            interval_ms,
+            ready_file,
+        } => {
+            let options = CountRxOptions {
+                ifname,
+                duration: Duration::from_secs(seconds),
+                interval: Duration::from_millis(interval_ms),
+                ready_file,
+            };
+            print_report("count-rx", count_rx::run(&options).map(|r| r.to_json()))
         }
     }
 }

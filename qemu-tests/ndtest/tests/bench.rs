@@ -1,7 +1,9 @@
 //! End-to-end tests of the benchmark subcommands, run against each other on 127.0.0.1 for a
-//! second or two each.
+//! second or two each; the injector in a private network namespace with a veth pair.
 
-use ndtest::bench::report::{CrrReport, LatencyReport, SinkReport, StreamReport};
+use ndtest::bench::report::{
+    CountRxReport, CrrReport, InjectReport, LatencyReport, SinkReport, StreamReport,
+};
 use ndtest::bench::sink::HTTP_RESPONSE;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -449,6 +451,22 @@ fn bench_argument_errors_exit_2_with_a_message() {
     let crr = |extra: &[&str]| run_ndtest(&[&["bench-crr"], &to[..], extra].concat());
     let latency = |extra: &[&str]| run_ndtest(&[&["bench-latency"], &to[..], extra].concat());
     let stream = |extra: &[&str]| run_ndtest(&[&["bench-stream"], &to[..], extra].concat());
+    let inject = |extra: &[&str]| {
+        let base = [
+            "bench-inject",
+            "--ifname",
+            "lo",
+            "--dst-mac",
+            "02:00:00:00:00:01",
+            "--vip",
+            "192.0.2.1",
+            "--port",
+            "80",
+            "--seconds",
+            "1",
+        ];
+        run_ndtest(&[&base[..], extra].concat())
+    };
     let outputs = [
         crr(&["--concurrency", "0", "--seconds", "1"]),
         crr(&["--concurrency", "4", "--seconds", "0"]),
@@ -470,6 +488,33 @@ fn bench_argument_errors_exit_2_with_a_message() {
         stream(&["--conns", "1", "--seconds", "1", "--segment", "0"]),
         stream(&["--conns", "1", "--seconds", "1", "--segment", "70000"]),
         stream(&["--conns", "0", "--seconds", "1", "--segment", "10"]),
+        inject(&["--flows", "0"]),
+        inject(&["--flows", "10", "--payload", "2000"]),
+        inject(&["--flows", "10", "--open-rate", "100"]),
+        inject(&["--flows", "10", "--rate", "0"]),
+        inject(&[
+            "--flows",
+            "10",
+            "--src-mac",
+            "02:00:00:00:00:02",
+            "--src-mac-auto",
+        ]),
+        inject(&["--flows", "10", "--sources", "10.0.0.0/33"]),
+        run_ndtest(&[
+            "bench-inject",
+            "--ifname",
+            "lo",
+            "--dst-mac",
+            "02:00:00",
+            "--vip",
+            "192.0.2.1",
+            "--port",
+            "80",
+            "--seconds",
+            "1",
+            "--flows",
+            "10",
+        ]),
         run_ndtest(&[
             "bench-sink",
             "--listen",
@@ -478,10 +523,153 @@ fn bench_argument_errors_exit_2_with_a_message() {
             "sideways",
         ]),
         run_ndtest(&["bench-sink", "--listen", "127.0.0.1:0", "--threads", "0"]),
+        run_ndtest(&[
+            "count-rx",
+            "--ifname",
+            "lo",
+            "--seconds",
+            "1",
+            "--interval-ms",
+            "0",
+        ]),
     ];
     for output in outputs {
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         assert!(output.stdout.is_empty(), "{output:?}");
         assert!(!output.stderr.is_empty());
+    }
+}
+
+#[test]
+fn inject_refuses_more_flows_than_its_block_holds() {
+    let output = run_ndtest(&[
+        "bench-inject",
+        "--ifname",
+        "lo",
+        "--dst-mac",
+        "02:00:00:00:00:01",
+        "--vip",
+        "192.0.2.1",
+        "--port",
+        "80",
+        "--seconds",
+        "1",
+        "--sources",
+        "192.0.2.10/32",
+        "--flows",
+        "70000",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("do not fit"));
+}
+
+#[test]
+fn count_rx_names_a_missing_interface() {
+    let output = run_ndtest(&["count-rx", "--ifname", "nd-nosuch0", "--seconds", "1"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nd-nosuch0"));
+}
+
+/// Sets up a veth pair in a private network and mount namespace (with its own sysfs, so that
+/// `/sys/class/net` shows the pair), counts what `inj1` receives while `bench-inject` sends
+/// from `inj0`, and prints the two reports and the namespace's TCP counters before and
+/// after, one per line. `inj1` holds the cluster address, so that its stack takes the frames
+/// as TCP segments and checks their checksums.
+const INJECT_SCRIPT: &str = r#"
+set -e
+ndtest=$0
+ready=$1
+mount -t sysfs sysfs /sys
+sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip link add inj0 type veth peer name inj1
+ip link set inj0 up
+ip link set inj1 up
+ip addr add 192.0.2.1/32 dev inj1
+sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.inj1.rp_filter=0
+tcp_counters() { grep '^Tcp:' /proc/net/snmp | tail -n 1; }
+tcp_counters
+"$ndtest" count-rx --ifname inj1 --seconds 3 --ready-file "$ready" > "$ready.rx" &
+while [ ! -e "$ready" ]; do sleep 0.05; done
+"$ndtest" bench-inject --ifname inj0 --dst-mac "$(cat /sys/class/net/inj1/address)" \
+    --vip 192.0.2.1 --port 80 --flows 500 --seconds 1 --open --sources 198.18.0.0/15
+wait
+cat "$ready.rx"
+tcp_counters
+"#;
+
+/// The TCP counters of one `/proc/net/snmp` line, by name.
+fn tcp_counter(line: &str, name: &str) -> u64 {
+    const NAMES: [&str; 15] = [
+        "RtoAlgorithm",
+        "RtoMin",
+        "RtoMax",
+        "MaxConn",
+        "ActiveOpens",
+        "PassiveOpens",
+        "AttemptFails",
+        "EstabResets",
+        "CurrEstab",
+        "InSegs",
+        "OutSegs",
+        "RetransSegs",
+        "InErrs",
+        "OutRsts",
+        "InCsumErrors",
+    ];
+    let index = NAMES.iter().position(|&n| n == name).unwrap() + 1;
+    line.split_whitespace().nth(index).unwrap().parse().unwrap()
+}
+
+#[test]
+fn inject_frames_reach_a_veth_peer_as_valid_tcp() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root for a network namespace and CAP_NET_RAW");
+        return;
+    }
+    let ready = scratch_path("inject-ready");
+    let args = [
+        "--net",
+        "--mount",
+        "sh",
+        "-c",
+        INJECT_SCRIPT,
+        NDTEST,
+        ready.to_str().unwrap(),
+    ];
+    let output = finish(spawn("unshare", &args), COMMAND_LIMIT);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && (stderr.contains("unshare") || stderr.contains("ip:")) {
+        eprintln!("skipped: no private network namespace here: {stderr}");
+        return;
+    }
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    let inject = InjectReport::from_json(lines[1]).unwrap();
+    let received = CountRxReport::from_json(lines[2]).unwrap();
+
+    assert_eq!(inject.syns_sent, 500, "{inject:?}");
+    assert!(inject.frames_sent > 500, "every flow got ACKs: {inject:?}");
+    assert_eq!(inject.send_errors, 0, "{inject:?}");
+    assert_eq!(inject.frame_len, 14 + 20 + 20 + 16);
+    let sent = inject.syns_sent + inject.frames_sent;
+    assert_eq!(received.rx_packets, sent, "{received:?}");
+    assert_eq!(received.rx_bytes, 500 * 58 + inject.bytes_sent);
+    assert!(received.median_active_pps > 0.0);
+
+    let segments = tcp_counter(lines[3], "InSegs") - tcp_counter(lines[0], "InSegs");
+    assert_eq!(
+        segments, sent,
+        "the stack took every frame as a TCP segment"
+    );
+    assert_eq!(tcp_counter(lines[3], "InCsumErrors"), 0);
+    assert_eq!(tcp_counter(lines[3], "InErrs"), 0);
+    for path in [
+        ready.clone(),
+        PathBuf::from(format!("{}.rx", ready.display())),
+    ] {
+        let _ = std::fs::remove_file(path);
     }
 }

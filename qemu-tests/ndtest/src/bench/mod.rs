@@ -1,12 +1,15 @@
 //! Forwarding benchmarks: load generators and a sink built on one epoll event loop each
 //! thread, nonblocking sockets and many connections per thread, so that the generators are
-//! never what limits the measured path. Each subcommand prints one JSON report
-//! ([`report`]).
+//! never what limits the measured path; and a packet injector with a receive counter for
+//! the balancer's per-packet cost. Each subcommand prints one JSON report ([`report`]).
 
 pub mod clock;
+pub mod count_rx;
 pub mod crr;
 pub mod event_loop;
+pub mod flows;
 pub mod histogram;
+pub mod inject;
 pub mod latency;
 pub mod report;
 pub mod sink;

@@ -118,6 +118,54 @@ pub struct StreamReport {
     pub closed_cleanly: u64,
 }
 
+/// Output of `ndtest bench-inject`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InjectReport {
+    pub ifname: String,
+    pub flows: u64,
+    /// Bytes of each frame, Ethernet header included.
+    pub frame_len: u64,
+    /// Whether the socket sends straight to the driver, past the queueing discipline.
+    pub qdisc_bypass: bool,
+    /// SYNs sent, one per flow, before the window (with `--open`).
+    pub syns_sent: u64,
+    /// Time the SYNs took.
+    pub open_ms: u64,
+    /// ACK segments sent within the window.
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    /// The window, as measured.
+    pub elapsed_ms: u64,
+    /// Frames per second of the window.
+    pub rate_pps: f64,
+    /// The `--rate` asked for; none for as fast as the kernel takes them.
+    pub target_rate: Option<u64>,
+    /// Frames the kernel refused.
+    pub send_errors: u64,
+    pub send_errors_by_errno: Counts,
+}
+
+/// Output of `ndtest count-rx`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountRxReport {
+    pub ifname: String,
+    /// Between the first and the last reading of the counters.
+    pub elapsed_ms: u64,
+    /// Frames received in that time (`statistics/rx_packets`).
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    /// Frames the interface dropped on receipt.
+    pub rx_dropped: u64,
+    /// Frames per second over the whole time.
+    pub pps: f64,
+    pub interval_ms: u64,
+    /// Frames received in each interval, in order.
+    pub per_interval: Vec<u64>,
+    /// The median frames per second of the intervals that received any: the steady rate of
+    /// a stream that started late or ended early.
+    pub median_active_pps: f64,
+}
+
 /// `from_json` and `to_json` for each report type.
 macro_rules! json_report {
     ($($report:ty),+) => {
@@ -137,7 +185,14 @@ macro_rules! json_report {
     };
 }
 
-json_report!(SinkReport, CrrReport, LatencyReport, StreamReport);
+json_report!(
+    SinkReport,
+    CrrReport,
+    LatencyReport,
+    StreamReport,
+    InjectReport,
+    CountRxReport
+);
 
 /// Adds `n` occurrences of each kind in `from` to `into`.
 pub fn add_counts(into: &mut Counts, from: &Counts) {
@@ -171,6 +226,17 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&crr.to_json()).unwrap();
         assert_eq!(value["latency_us"]["p50"], 40);
         assert_eq!(value["errors"]["connect_refused"], 2);
+
+        let inject = InjectReport {
+            target_rate: Some(1000),
+            ..InjectReport::default()
+        };
+        assert_eq!(InjectReport::from_json(&inject.to_json()).unwrap(), inject);
+        let rx = CountRxReport {
+            per_interval: vec![1, 2, 3],
+            ..CountRxReport::default()
+        };
+        assert_eq!(CountRxReport::from_json(&rx.to_json()).unwrap(), rx);
     }
 
     #[test]
