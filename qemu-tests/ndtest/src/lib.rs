@@ -1,10 +1,12 @@
 //! Traffic generator and checker for the load balancer's QEMU tests.
 //!
-//! The `ndtest` binary exposes each module as a subcommand; [`report`] holds
-//! the JSON shapes those subcommands print so a driver can parse them.
+//! The `ndtest` binary exposes each module as a subcommand; [`report`] and
+//! [`bench::report`] hold the JSON shapes those subcommands print so a driver can parse
+//! them.
 
 pub mod admin_probe;
 pub mod agent_garbage;
+pub mod bench;
 pub mod connect;
 pub mod fuzz_netlink;
 pub mod greeting;

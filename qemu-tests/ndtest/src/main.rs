@@ -1,3 +1,5 @@
+mod bench_cli;
+
 use clap::{CommandFactory, Parser, Subcommand};
 use ndadm::model::MacAddr;
 use ndtest::agent_garbage;
@@ -178,6 +180,8 @@ enum Command {
         #[arg(long, value_name = "T", default_value_t = 10000)]
         timeout_ms: u64,
     },
+    #[command(flatten)]
+    Bench(bench_cli::BenchCommand),
 }
 
 /// The frames `raw-packets` sends.
@@ -351,6 +355,7 @@ fn main() -> ExitCode {
             let result = agent_garbage::run(&options).map_err(|e| format!("{to}: {e}"));
             print_report("agent-garbage", result, |report| (report.to_json(), true))
         }
+        Command::Bench(command) => bench_cli::run(command),
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {
                 ExitCode::SUCCESS

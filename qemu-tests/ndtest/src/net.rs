@@ -30,6 +30,9 @@ fn cause(error: &io::Error) -> String {
         AddrNotAvailable => "addr_not_available",
         _ => {
             return match error.raw_os_error() {
+                Some(libc::EMFILE) => "too_many_open_files".to_owned(),
+                Some(libc::ENFILE) => "file_table_full".to_owned(),
+                Some(libc::ENOBUFS) => "no_buffer_space".to_owned(),
                 Some(errno) => format!("errno{errno}"),
                 None => "other".to_owned(),
             }
@@ -100,6 +103,11 @@ mod tests {
         assert_eq!(failure("connect", &refused), "connect_refused");
         let timeout = io::Error::from_raw_os_error(libc::EAGAIN);
         assert_eq!(failure("echo", &timeout), "echo_timeout");
+        let out_of_files = io::Error::from_raw_os_error(libc::EMFILE);
+        assert_eq!(
+            failure("socket", &out_of_files),
+            "socket_too_many_open_files"
+        );
         let odd = io::Error::from_raw_os_error(libc::EPROTO);
         assert_eq!(
             failure("greeting", &odd),

@@ -122,6 +122,27 @@ impl SourceRange {
         }
     }
 
+    /// How many addresses [`SourceRange::pick`] chooses from.
+    pub fn usable(&self) -> u64 {
+        let size = 1u64 << (32 - u32::from(self.prefix));
+        if self.prefix > 30 {
+            size
+        } else {
+            size - 2
+        }
+    }
+
+    /// Usable address `n` (below [`SourceRange::usable`]), in address order.
+    pub fn nth(&self, n: u64) -> Ipv4Addr {
+        assert!(
+            n < self.usable(),
+            "address {n} of a block of {}",
+            self.usable()
+        );
+        let first = u32::from(self.prefix <= 30);
+        Ipv4Addr::from(self.base + first + n as u32)
+    }
+
     /// Whether `addr` lies in the block.
     pub fn contains(&self, addr: Ipv4Addr) -> bool {
         let net_mask = !u32::MAX.checked_shr(u32::from(self.prefix)).unwrap_or(0);
@@ -910,7 +931,19 @@ mod tests {
             assert_ne!(addr, Ipv4Addr::new(172, 16, 0, 0));
             assert_ne!(addr, Ipv4Addr::new(172, 31, 255, 255));
         }
+        assert_eq!(range.usable(), (1 << 20) - 2);
+        assert_eq!(range.nth(0), Ipv4Addr::new(172, 16, 0, 1));
+        assert_eq!(range.nth((1 << 20) - 3), Ipv4Addr::new(172, 31, 255, 254));
+        let pair: SourceRange = "192.0.2.6/31".parse().unwrap();
+        assert_eq!(
+            (pair.usable(), pair.nth(1)),
+            (2, Ipv4Addr::new(192, 0, 2, 7))
+        );
         let single: SourceRange = "192.0.2.7".parse().unwrap();
+        assert_eq!(
+            (single.usable(), single.nth(0)),
+            (1, Ipv4Addr::new(192, 0, 2, 7))
+        );
         assert_eq!(single.pick(&mut rng), Ipv4Addr::new(192, 0, 2, 7));
         let everything: SourceRange = "0.0.0.0/0".parse().unwrap();
         assert!(everything.contains(everything.pick(&mut rng)));

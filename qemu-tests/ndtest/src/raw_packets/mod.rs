@@ -2,18 +2,18 @@
 //! `AF_PACKET` socket, past the sender's own IP stack: malformed and unexpected frames, or a
 //! flood of valid SYNs from random clients.
 
+pub mod flow_frame;
 pub mod frame;
+pub mod packet_socket;
 
-use std::io;
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ndadm::model::MacAddr;
-use socket2::{Domain, Socket, Type};
 
 use crate::prng::Prng;
 use crate::report::{count, errno_name, RawPacketsReport};
 use frame::{malformed_frame, syn_frame, Malformed, SourceRange, Target};
+use packet_socket::{interface_index, interface_mac, open_packet_socket, send_batch};
 
 /// Frames handed to the kernel in one `sendmmsg` call.
 const BATCH: usize = 64;
@@ -129,100 +129,4 @@ pub fn run(options: &RawOptions) -> Result<RawPacketsReport, String> {
     }
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
-}
-
-/// The MAC of interface `ifname` in this namespace.
-fn interface_mac(ifname: &str) -> Result<[u8; 6], String> {
-    let text = interface_attribute(ifname, "address")?;
-    text.parse::<MacAddr>()
-        .map(|mac| mac.0)
-        .map_err(|e| format!("{ifname}: {e}"))
-}
-
-/// The index of interface `ifname` in this namespace.
-fn interface_index(ifname: &str) -> Result<i32, String> {
-    let text = interface_attribute(ifname, "ifindex")?;
-    text.parse()
-        .map_err(|_| format!("{ifname}: ifindex '{text}' is not a number"))
-}
-
-fn interface_attribute(ifname: &str, attribute: &str) -> Result<String, String> {
-    if ifname.is_empty() || ifname.contains('/') {
-        return Err(format!("'{ifname}' is not an interface name"));
-    }
-    let path = format!("/sys/class/net/{ifname}/{attribute}");
-    std::fs::read_to_string(&path)
-        .map(|text| text.trim().to_owned())
-        .map_err(|e| format!("{path}: {e}"))
-}
-
-/// A raw packet socket bound to interface `ifindex`. Its protocol is 0, so it receives
-/// nothing and costs nothing for the traffic coming back.
-fn open_packet_socket(ifindex: i32) -> io::Result<Socket> {
-    let socket = Socket::new(
-        Domain::from(libc::AF_PACKET),
-        Type::from(libc::SOCK_RAW),
-        None,
-    )?;
-    let address = libc::sockaddr_ll {
-        sll_family: libc::AF_PACKET as u16,
-        sll_protocol: 0,
-        sll_ifindex: ifindex,
-        sll_hatype: 0,
-        sll_pkttype: 0,
-        sll_halen: 0,
-        sll_addr: [0; 8],
-    };
-    // SAFETY: `address` is a valid sockaddr_ll that outlives the call, and its size is
-    // passed along; the descriptor is open.
-    let rc = unsafe {
-        libc::bind(
-            socket.as_raw_fd(),
-            (&address as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(socket)
-}
-
-/// Hands `frames` to the kernel in one `sendmmsg` call on the bound socket; the number it
-/// took, which stops before the first frame it refused.
-fn send_batch(socket: &Socket, frames: &[Vec<u8>]) -> io::Result<usize> {
-    let frames = &frames[..frames.len().min(BATCH)];
-    let mut iovecs: Vec<libc::iovec> = frames
-        .iter()
-        .map(|frame| libc::iovec {
-            iov_base: frame.as_ptr() as *mut libc::c_void,
-            iov_len: frame.len(),
-        })
-        .collect();
-    let mut messages: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .map(|iovec| {
-            // SAFETY: mmsghdr is plain data for which all zeroes is valid (no address, no
-            // control data); musl adds private padding fields, so it cannot be spelled out.
-            let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            message.msg_hdr.msg_iov = iovec;
-            message.msg_hdr.msg_iovlen = 1;
-            message
-        })
-        .collect();
-    // SAFETY: each header points at one iovec, each iovec at one frame; all of them live
-    // until the call returns, and the kernel only reads the frames.
-    let sent = unsafe {
-        libc::sendmmsg(
-            socket.as_raw_fd(),
-            messages.as_mut_ptr(),
-            messages.len() as libc::c_uint,
-            0,
-        )
-    };
-    if sent < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(sent as usize)
-    }
 }
