@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what building the module and running the QEMU suite needs; does nothing for
-# what is already there, so every make target can call it.
+# Installs what building the module, running the QEMU suite and drawing the simulator's
+# charts (fonts-dejavu-core) need; does nothing for what is already there, so every make
+# target can call it.
 set -euo pipefail
 
 debian_packages=(
     linux-source-6.12 clang llvm lld libclang-dev flex bison bc libelf-dev libssl-dev
-    cpio kmod busybox-static qemu-system-x86 iproute2 ipvsadm xz-utils
+    cpio kmod busybox-static qemu-system-x86 iproute2 ipvsadm xz-utils fonts-dejavu-core
 )
 
 missing=()

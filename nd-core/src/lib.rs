@@ -3,5 +3,8 @@
 
 pub mod conn_hash;
 pub mod headers;
+pub mod sched;
+pub mod sched_sed;
+pub mod sched_wlc;
 pub mod sched_wrr;
 pub mod tcp_state;

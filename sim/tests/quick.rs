@@ -1,0 +1,189 @@
+//! Properties of the simulator at the quick scale: what any correct model of these clusters
+//! must show, and what the Manager is expected to do.
+
+use nd_sim::outcome::RunOutcome;
+use nd_sim::policy::{self, LoadSharing};
+use nd_sim::run::run;
+use nd_sim::scenario::{self, Scale, Scenario};
+use nd_sim::settle::shares;
+
+fn run_quick(scenario: &Scenario, policy: LoadSharing) -> RunOutcome {
+    run(scenario, policy, 1)
+}
+
+#[test]
+fn static_weights_and_least_connection_beat_round_robin_with_a_half_speed_server() {
+    let paper = scenario::paper(Scale::Quick);
+    let rr = run_quick(&paper, policy::ROUND_ROBIN);
+    let wrr = run_quick(&paper, policy::STATIC_WRR);
+    let wlc = run_quick(&paper, policy::IPVS_WLC);
+    // Round robin gives the half-speed server a quarter of 90% of 3.5: 158% of what it can
+    // do, so its queue grows for the whole run.
+    assert!(rr.utilization[3] > 0.99, "{:?}", rr.utilization);
+    assert!(
+        wrr.p99() < rr.p99() / 5.0,
+        "static WRR {} against round robin {}",
+        wrr.p99(),
+        rr.p99()
+    );
+    assert!(wlc.p99() < rr.p99() / 5.0);
+    // At 90% load with heavy-tailed sizes, looking at the queues beats fixed proportions.
+    assert!(
+        wlc.p99() < wrr.p99(),
+        "wlc {} static WRR {}",
+        wlc.p99(),
+        wrr.p99()
+    );
+    // Static WRR gives exactly the configured shares: 100:100:100:50.
+    for (share, expected) in wrr
+        .shares
+        .iter()
+        .zip([2.0 / 7.0, 2.0 / 7.0, 2.0 / 7.0, 1.0 / 7.0])
+    {
+        assert!((share - expected).abs() < 1e-3, "{:?}", wrr.shares);
+    }
+}
+
+#[test]
+fn the_manager_brings_the_tail_far_below_round_robin_on_the_paper_setting() {
+    let paper = scenario::paper(Scale::Quick);
+    let rr = run_quick(&paper, policy::ROUND_ROBIN);
+    let managed = run_quick(&paper, policy::MANAGER_WRR);
+    assert!(
+        managed.p99() <= 0.7 * rr.p99(),
+        "{} {}",
+        managed.p99(),
+        rr.p99()
+    );
+    assert!(!managed.weights.is_empty());
+    // One round every 5 s of the run.
+    let rounds = managed.weights.len() as f64;
+    assert!((rounds - paper.end() / 5.0).abs() <= 1.0, "{rounds}");
+}
+
+#[test]
+fn a_run_is_a_function_of_its_seed() {
+    let failing = scenario::fast_failure(Scale::Quick);
+    let first = run(&failing, policy::MANAGER_WRR, 3);
+    assert_eq!(first, run(&failing, policy::MANAGER_WRR, 3));
+    let other = run(&failing, policy::MANAGER_WRR, 4);
+    assert_ne!(first.response_times, other.response_times);
+}
+
+fn check_conservation(scenario: &Scenario, outcome: &RunOutcome) {
+    let name = format!("{} under {}", scenario.key, outcome.policy.name);
+    let c = outcome.conservation;
+    assert_eq!(c.arrivals, c.finished, "{name}: every request finishes");
+    assert_eq!(c.left_in_progress, 0, "{name}");
+    assert!(
+        (c.work_done - c.work_submitted).abs() <= 1e-9 * c.work_submitted,
+        "{name}: work done {} of {} given",
+        c.work_done,
+        c.work_submitted
+    );
+    assert_eq!(
+        outcome.measured_requests,
+        outcome.response_times.len() as u64 + outcome.errors,
+        "{name}: every measured request is timed or counted as an error"
+    );
+    let expected = scenario.arrival_rate() * scenario.measured;
+    let measured = outcome.measured_requests as f64;
+    assert!(
+        (measured / expected - 1.0).abs() < 0.25,
+        "{name}: {measured} requests, {expected} expected"
+    );
+    assert!(
+        outcome
+            .utilization
+            .iter()
+            .all(|u| (0.0..=1.0 + 1e-9).contains(u)),
+        "{name}: {:?}",
+        outcome.utilization
+    );
+    assert!(
+        (outcome.shares.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+        "{name}"
+    );
+    assert!(outcome.response_times.windows(2).all(|w| w[0] <= w[1]));
+    assert!(outcome.response_times.first().is_some_and(|&t| t > 0.0));
+}
+
+#[test]
+fn every_request_finishes_and_no_work_is_lost_or_made_up() {
+    for scenario in scenario::all(Scale::Quick) {
+        if scenario.key == "scaled" {
+            continue;
+        }
+        for policy in [policy::ROUND_ROBIN, policy::IPVS_WLC, policy::MANAGER_WRR] {
+            check_conservation(&scenario, &run_quick(&scenario, policy));
+        }
+    }
+}
+
+#[test]
+fn the_scaled_up_cluster_conserves_work_and_least_connection_beats_round_robin() {
+    let scaled = scenario::scaled(Scale::Quick);
+    let rr = run_quick(&scaled, policy::ROUND_ROBIN);
+    let wlc = run_quick(&scaled, policy::IPVS_WLC);
+    check_conservation(&scaled, &rr);
+    check_conservation(&scaled, &wlc);
+    assert!(wlc.p99() < rr.p99() / 5.0, "{} {}", wlc.p99(), rr.p99());
+}
+
+#[test]
+fn the_manager_quiesces_a_fast_failing_server_and_least_connection_feeds_it() {
+    let failing = scenario::fast_failure(Scale::Quick);
+    let rr = run_quick(&failing, policy::ROUND_ROBIN);
+    let wlc = run_quick(&failing, policy::IPVS_WLC);
+    let managed = run_quick(&failing, policy::MANAGER_WRR);
+    // Round robin sends it a quarter of the requests of a third of the window.
+    let expected = rr.measured_requests as f64 / 12.0;
+    assert!(
+        (rr.errors as f64 / expected - 1.0).abs() < 0.1,
+        "{} errors, {expected} expected",
+        rr.errors
+    );
+    // It finishes everything at once, so least-connection sees it as the least loaded.
+    assert!(
+        wlc.errors > rr.errors,
+        "wlc {} round robin {}",
+        wlc.errors,
+        rr.errors
+    );
+    // The advisor sees the errors and the Manager takes it out within a round.
+    assert!(
+        managed.errors * 10 < rr.errors,
+        "{} {}",
+        managed.errors,
+        rr.errors
+    );
+    let quiesced = managed.weights.iter().filter(|w| w.weights[3] == 0).count() as f64;
+    let rounds_failing = failing.measured / 3.0 / 5.0;
+    assert!(
+        (quiesced - rounds_failing).abs() <= 2.0,
+        "{quiesced} rounds at weight 0, {rounds_failing} failing"
+    );
+    // And brings it back once it answers again.
+    assert!(managed.weights.last().unwrap().weights[3] > 0);
+}
+
+#[test]
+fn the_manager_moves_weight_off_a_server_that_slows_down() {
+    let step = scenario::step_change(Scale::Quick);
+    let change = step.at(step.disturbances[0].from);
+    let managed = run_quick(&step, policy::MANAGER_WRR);
+    let series = shares(&managed.weights);
+    let mean_share = |from: f64, to: f64| {
+        let picked: Vec<f64> = managed
+            .weights
+            .iter()
+            .zip(&series)
+            .filter(|(w, _)| w.time > from && w.time < to)
+            .map(|(_, s)| s[0])
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    };
+    let before = mean_share(step.warm_up, change);
+    let after = mean_share(change + 100.0, step.end());
+    assert!(after < 0.8 * before, "share before {before}, after {after}");
+}
