@@ -6,7 +6,7 @@ MUSL := x86_64-unknown-linux-musl
 KERNEL_CONFIG := qemu-tests/kernel-debug.config
 TOOLS := target/$(MUSL)/release
 
-.PHONY: all deps kernel module tools unit qemu-test check demo stress clean
+.PHONY: all deps kernel module tools unit qemu-test check demo stress bench bench-quick clean
 
 all: module tools
 
@@ -36,6 +36,14 @@ check: unit qemu-test
 
 demo: module tools
 	qemu-tests/run-vm.sh demo
+
+# The forwarding benchmark against IPVS on a kernel without debug options; writes docs/.
+bench: tools
+	qemu-tests/run-bench.sh
+
+# One short round of it, to see that it works.
+bench-quick: tools
+	qemu-tests/run-bench.sh --quick
 
 # The adversarial scenarios at full size (CI runs them scaled down).
 stress: module tools

@@ -4,6 +4,7 @@
 
 use crate::attr::{drops, stats, top, weight_entry, ConnState, ServerState};
 use crate::cmd::Cmd;
+use crate::conn_entry::short_jiffies;
 use crate::executor::{Executor, NetExecutor};
 use crate::family::{
     FAMILY_NAME_NUL, FAMILY_VERSION, MAX_CONN_LIMIT, MAX_PORTS_PER_VIP, MAX_SERVERS_PER_PORT,
@@ -202,8 +203,7 @@ fn mac(req: &Request<'_>) -> Option<[u8; 6]> {
 fn edit(ex: &Executor, edit: impl FnOnce(&mut crate::service::Draft) -> Result) -> Result {
     let mut draft = ex.services.get().draft()?;
     edit(&mut draft)?;
-    ex.publish(draft.freeze()?);
-    Ok(())
+    ex.publish(draft.freeze()?)
 }
 
 /// Moves the elements `keep` accepts into a new vector.
@@ -271,6 +271,7 @@ fn del_vip(ex: &Executor, req: &Request<'_>) -> Result {
 fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
     let (addr, port) = (vip_addr(req)?, port_no(req)?);
     edit(ex, |draft| {
+        let id = draft.free_port_id()?;
         let vip = draft_vip(req, draft, addr)?;
         if vip.ports.iter().any(|p| p.port == port) {
             return Err(req.reject(EEXIST, c_str!("port already configured"), Some(top::PORT)));
@@ -278,7 +279,12 @@ fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
         if vip.ports.len() >= MAX_PORTS_PER_VIP {
             return Err(req.reject(ENOSPC, c_str!("too many ports on this cluster address"), Some(top::PORT)));
         }
+        // Not reached: the bounds on addresses and ports keep the count far below.
+        let Some(id) = id else {
+            return Err(req.reject(ENOSPC, c_str!("too many ports"), Some(top::PORT)));
+        };
         let new = DraftPort {
+            id,
             port,
             stats: Arc::new(PortStats::new()?, GFP_KERNEL)?,
             servers: KVec::new(),
@@ -303,6 +309,7 @@ fn new_server(ex: &Executor, req: &Request<'_>) -> Result {
     let weight = weight(req)?.unwrap_or(1);
     let mac = mac(req);
     edit(ex, |draft| {
+        let id = draft.free_server_id()?;
         let port = draft_port(req, draft, addr, port)?;
         if port.servers.iter().any(|s| s.server.addr == server) {
             return Err(req.reject(EEXIST, c_str!("server already on this port"), Some(top::SERVER)));
@@ -310,7 +317,10 @@ fn new_server(ex: &Executor, req: &Request<'_>) -> Result {
         if port.servers.len() >= MAX_SERVERS_PER_PORT {
             return Err(req.reject(ENOSPC, c_str!("too many servers on this port"), Some(top::SERVER)));
         }
-        let server = Server::new(server, mac)?;
+        let Some(id) = id else {
+            return Err(req.reject(ENOSPC, c_str!("too many servers in this namespace (65536 across all ports)"), Some(top::SERVER)));
+        };
+        let server = Server::new(id, server, mac)?;
         port.servers.push(PortServer { server, weight }, GFP_KERNEL)?;
         Ok(())
     })
@@ -396,8 +406,7 @@ fn set_weights(ex: &Executor, req: &Request<'_>) -> Result {
 
 fn flush(ex: &Executor) -> Result {
     let empty = crate::service::Draft { vips: KVec::new() }.freeze()?;
-    ex.publish(empty);
-    Ok(())
+    ex.publish(empty)
 }
 
 const TIMEOUT_ATTRS: [u16; 4] = [
@@ -467,6 +476,7 @@ fn get_info(ex: &Executor, req: &Request<'_>) -> Result {
         m.put_u32(top::VERSION, FAMILY_VERSION.into())?;
         m.put_u32(top::CONN_COUNT, ex.conns.count())?;
         m.put_u32(top::CONN_LIMIT, ex.conns.limit())?;
+        m.put_u64(top::CONN_TABLE_BYTES, ex.conns.bytes() as u64, top::PAD)?;
         m.nest(top::DROPS, |m| {
             for reason in DropReason::ALL {
                 m.put_u64(drop_attr(reason), d.get(reason), drops::PAD)?;
@@ -635,19 +645,27 @@ fn wire_state(state: TcpState) -> ConnState {
 fn dump_conns(ex: &Executor, dump: &mut Dump<'_>) -> Result {
     let cursor = {
         let c = dump.cursor();
-        [c[0], c[1], c[2]].map(|v| usize::try_from(v).unwrap_or(0))
+        [c[0], c[1]].map(|v| usize::try_from(v).unwrap_or(0))
     };
-    let now = crate::clock::now();
+    let services = ex.services.get();
+    let now = short_jiffies(crate::clock::now());
     let mut result = Ok(());
     let resume = ex.conns.visit(cursor, |conn| {
+        // An entry of a server or port being removed this instant is not shown.
+        let (Some(addr), Some(server)) = (
+            services.port_addr(conn.key.service),
+            services.server(conn.server),
+        ) else {
+            return true;
+        };
         let added = dump.add(Cmd::GetConn as u8, |m| {
             m.put_u32(top::CLIENT, conn.key.client)?;
             m.put_u16(top::CLIENT_PORT, conn.key.client_port)?;
-            m.put_u32(top::VIP, conn.key.vip)?;
-            m.put_u16(top::PORT, conn.key.port)?;
-            m.put_u32(top::SERVER, conn.server)?;
+            m.put_u32(top::VIP, addr.vip)?;
+            m.put_u16(top::PORT, addr.port)?;
+            m.put_u32(top::SERVER, server.addr)?;
             m.put_u8(top::CONN_STATE, wire_state(conn.state) as u8)?;
-            let left = crate::clock::jiffies_to_msecs(conn.expires.saturating_sub(now));
+            let left = crate::clock::jiffies_to_msecs(conn.left(now).into());
             m.put_u32(top::EXPIRES_MS, left)
         });
         match added {
@@ -658,7 +676,7 @@ fn dump_conns(ex: &Executor, dump: &mut Dump<'_>) -> Result {
             }
         }
     });
-    let next = resume.unwrap_or([crate::conn::STRIPES, 0, 0]);
+    let next = resume.unwrap_or([crate::conn::STRIPES, 0]);
     let c = dump.cursor();
     for (slot, value) in c.iter_mut().zip(next) {
         *slot = value as core::ffi::c_long;

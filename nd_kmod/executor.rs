@@ -3,13 +3,14 @@
 //! counters, and the packet path that dispatches new connections and forwards the rest.
 
 use crate::clock;
-use crate::conn::{ConnTable, InsertError, Lifetimes, Target};
+use crate::conn::{ConnTable, InsertError, Lifetimes};
 use crate::conn_hash::ConnKey;
 use crate::headers::{self, IPPROTO_ICMP, IPPROTO_TCP, IPV4_MIN_LEN, TCP_MIN_LEN};
 use crate::netns::{NetRef, PernetState};
 use crate::nf_hook::{self, Hook};
-use crate::rcu::{self, RcuArc};
-use crate::service::{Port, Services};
+use crate::numbering::BITMAP_WORDS;
+use crate::rcu::{self, ReadGuard, RcuArc};
+use crate::service::{Port, Server, Services};
 use crate::skb::{Skb, Verdict};
 use crate::stats::{DropReason, Drops};
 use crate::tcp_state::{TcpFlags, TcpState, Timeouts};
@@ -33,7 +34,7 @@ const DEFAULT_SYN_PRESSURE_SECS: u32 = 5;
 pub(crate) struct StateTimeouts {
     secs: [AtomicU32; 4],
     syn_pressure_secs: AtomicU32,
-    jiffies_per_sec: u64,
+    jiffies_per_sec: u32,
 }
 
 fn slot(state: TcpState) -> usize {
@@ -56,7 +57,8 @@ impl StateTimeouts {
                 AtomicU32::new(d.close),
             ],
             syn_pressure_secs: AtomicU32::new(DEFAULT_SYN_PRESSURE_SECS),
-            jiffies_per_sec: clock::secs_to_jiffies(1),
+            // Below 2^32 for any HZ a kernel can have.
+            jiffies_per_sec: clock::secs_to_jiffies(1) as u32,
         }
     }
 
@@ -94,12 +96,15 @@ impl StateTimeouts {
 }
 
 impl Lifetimes for StateTimeouts {
-    fn lifetime(&self, state: TcpState) -> u64 {
-        u64::from(self.secs[slot(state)].load(Ordering::Relaxed)) * self.jiffies_per_sec
+    // Timeouts are at most 7 days, which is below 2^32 jiffies at any HZ up to 7000.
+    fn lifetime(&self, state: TcpState) -> u32 {
+        self.secs[slot(state)]
+            .load(Ordering::Relaxed)
+            .saturating_mul(self.jiffies_per_sec)
     }
 
-    fn syn_pressure_lifetime(&self) -> u64 {
-        u64::from(self.syn_pressure()) * self.jiffies_per_sec
+    fn syn_pressure_lifetime(&self) -> u32 {
+        self.syn_pressure().saturating_mul(self.jiffies_per_sec)
     }
 }
 
@@ -151,7 +156,10 @@ impl Executor {
 
     /// Publishes `next` and ends the connections of the servers, ports and addresses it no
     /// longer has, keeping their counts in the totals of what remains.
-    pub(crate) fn publish(&self, next: Arc<Services>) {
+    pub(crate) fn publish(&self, next: Arc<Services>) -> Result {
+        // Which servers are gone, by number: one sweep of the table ends all their entries.
+        let mut gone = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL)?;
+        let mut any_gone = false;
         let now = next.clone();
         let old = self.services.replace(next);
         // From here on no reader can add a connection to a server that `now` lacks.
@@ -173,23 +181,32 @@ impl Executor {
                     if kept {
                         continue;
                     }
-                    let (vip_addr, port_no) = (vip.addr, port.port);
-                    self.conns.remove_where(|key, server| {
-                        key.vip == vip_addr && key.port == port_no && Arc::ptr_eq(server, &s.server)
-                    });
+                    let id = s.server.id;
+                    gone[usize::from(id) / 64] |= 1 << (id % 64);
+                    any_gone = true;
                     if let Some(p) = kept_port {
                         p.stats.retired.absorb(&s.server.stats.totals());
                     }
                 }
             }
         }
+        // From here on no reader can enter a connection to a server that `now` lacks, and
+        // the numbers of those servers are given to no new server before this sweep ends
+        // (administration is serialised).
+        if any_gone {
+            let is_gone = |id: u16| gone[usize::from(id) / 64] & (1 << (id % 64)) != 0;
+            self.conns.remove_where(|e| is_gone(e.server), &*old);
+        }
+        Ok(())
     }
 }
 
 impl TimerHandler for Executor {
     fn fire(&self) -> Option<u64> {
         let stripes = crate::conn::STRIPES.div_ceil(EXPIRY_RUNS_PER_SECOND as usize);
-        self.conns.expire_some(clock::now(), stripes);
+        let guard = rcu::read_lock();
+        let services = self.services.read(&guard);
+        self.conns.expire_some(clock::now(), stripes, services);
         Some(Executor::expiry_period())
     }
 }
@@ -239,45 +256,52 @@ impl Hook for Executor {
         };
         let key = ConnKey {
             client: ip.saddr,
-            vip: ip.daddr,
             client_port: tcp.sport,
-            port: tcp.dport,
+            service: port.id,
         };
         let flags = TcpFlags::from_header_byte(tcp.flags);
-        let bytes = skb.len();
         let now = clock::now();
-        let target = match self.conns.track(&key, flags, bytes, now, &self.timeouts) {
-            Some(target) => target,
-            None if flags.is_connection_request() => {
-                match self.open(port, key, bytes, now) {
-                    Some(target) => target,
-                    None => return skb.drop_packet(),
-                }
-            }
+        let server = match self.conns.track(&key, flags, now, &self.timeouts, services) {
+            Some(server) => server,
+            None if flags.is_connection_request() => match self.open(port, key, now, services) {
+                Some(server) => server,
+                None => return skb.drop_packet(),
+            },
             None => {
                 self.drops.count(DropReason::NoConnection);
                 return skb.drop_packet();
             }
         };
-        drop(guard);
-        self.forward(net, skb, target)
+        // An entry may outlive its server by the moment it takes to sweep it.
+        let Some(server) = services.server(server) else {
+            self.drops.count(DropReason::NoServer);
+            return skb.drop_packet();
+        };
+        server.stats.count_packet(skb.len());
+        self.forward(net, skb, server, &guard)
     }
 }
 
 impl Executor {
-    /// Schedules a new connection and enters it in the table.
-    fn open(&self, port: &Port, key: ConnKey, bytes: u32, now: u64) -> Option<Target> {
+    /// Schedules a new connection and enters it in the table: its server's number.
+    fn open(&self, port: &Port, key: ConnKey, now: u64, services: &Services) -> Option<u16> {
         let Some(server) = port.schedule() else {
             port.stats.refused.count_no_server();
             self.drops.count(DropReason::NoServer);
             return None;
         };
-        match self.conns.insert(key, server, bytes, now, &self.timeouts) {
+        match self
+            .conns
+            .insert(key, server.id, now, &self.timeouts, services)
+        {
             Ok(inserted) => {
                 if inserted.evicted {
                     self.drops.count(DropReason::HalfOpenEvicted);
                 }
-                Some(inserted.target)
+                if inserted.entered {
+                    server.stats.count_conn();
+                }
+                Some(inserted.server)
             }
             Err(InsertError::Full) => {
                 port.stats.refused.count_table_full();
@@ -291,8 +315,9 @@ impl Executor {
         }
     }
 
-    fn forward(&self, net: NetRef, skb: Skb<'_>, target: Target) -> Verdict {
-        let (verdict, outcome) = xmit_dr::send(net, skb, target.addr, target.mac);
+    fn forward(&self, net: NetRef, skb: Skb<'_>, server: &Server, guard: &ReadGuard) -> Verdict {
+        let (verdict, outcome) =
+            xmit_dr::send(net, skb, server.addr, server.mac(), &server.route, guard);
         if outcome == Outcome::NoRoute {
             self.drops.count(DropReason::NoRoute);
         }

@@ -174,6 +174,31 @@ void nd_ip_rt_put(struct rtable *rt)
 	ip_rt_put(rt);
 }
 
+struct dst_entry *nd_rtable_dst(struct rtable *rt)
+{
+	return &rt->dst;
+}
+
+struct rtable *nd_dst_rtable(struct dst_entry *dst)
+{
+	return container_of(dst, struct rtable, dst);
+}
+
+bool nd_dst_valid(struct dst_entry *dst)
+{
+	return dst_check(dst, 0) != NULL;
+}
+
+bool nd_dst_hold_safe(struct dst_entry *dst)
+{
+	return dst_hold_safe(dst);
+}
+
+void nd_dst_hold(struct dst_entry *dst)
+{
+	dst_hold(dst);
+}
+
 bool nd_is_err(const void *ptr)
 {
 	return IS_ERR(ptr);

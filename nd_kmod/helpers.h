@@ -49,6 +49,11 @@ void nd_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst);
 void nd_skb_prepare_forward(struct sk_buff *skb);
 int nd_dst_output(struct net *net, struct sk_buff *skb);
 struct rtable *nd_ip_route_output_key(struct net *net, struct flowi4 *fl4);
+struct dst_entry *nd_rtable_dst(struct rtable *rt);
+struct rtable *nd_dst_rtable(struct dst_entry *dst);
+bool nd_dst_valid(struct dst_entry *dst);
+bool nd_dst_hold_safe(struct dst_entry *dst);
+void nd_dst_hold(struct dst_entry *dst);
 void nd_ip_rt_put(struct rtable *rt);
 bool nd_is_err(const void *ptr);
 int nd_dev_hard_header(struct sk_buff *skb, struct net_device *dev, unsigned short type,

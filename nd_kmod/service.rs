@@ -6,30 +6,40 @@
 //! leaves everything as it was. Servers and statistics are shared by reference between
 //! snapshots; each snapshot's ports bring a fresh scheduler state.
 
+use crate::conn::Gauges;
 use crate::lock_bh::{new_spinlock_bh, SpinLockBh};
+use crate::numbering::{lowest_free, BITMAP_WORDS};
 use crate::sched_wrr::{self, WrrCredit, WrrServer};
 use crate::stats::{PortStats, RefusalTotals, ServerStats, Totals, VipStats};
+use crate::tcp_state::TcpState;
+use crate::xmit_dr::RouteCache;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// A server, shared by the snapshots that list it and by its connections.
+/// A server of one port, shared by the snapshots that list it. Connection table entries name
+/// it by `id`, which no other server of the namespace has while it is configured and while
+/// entries for it remain.
 pub(crate) struct Server {
+    pub(crate) id: u16,
     /// IPv4 address, network order.
     pub(crate) addr: u32,
     /// Static MAC address, packed with a presence bit above the 48 address bits.
     mac: AtomicU64,
+    pub(crate) route: RouteCache,
     pub(crate) stats: ServerStats,
 }
 
 const MAC_PRESENT: u64 = 1 << 48;
 
 impl Server {
-    pub(crate) fn new(addr: u32, mac: Option<[u8; 6]>) -> Result<Arc<Server>> {
+    pub(crate) fn new(id: u16, addr: u32, mac: Option<[u8; 6]>) -> Result<Arc<Server>> {
         let server = Arc::new(
             Server {
+                id,
                 addr,
                 mac: AtomicU64::new(0),
+                route: RouteCache::new(),
                 stats: ServerStats::new()?,
             },
             GFP_KERNEL,
@@ -77,9 +87,11 @@ impl WrrServer for SchedSlot {
     }
 }
 
-/// A port of a cluster address, as published in one snapshot.
+/// A port of a cluster address, as published in one snapshot. Connection table entries name
+/// it by `id`, as they name servers.
 #[pin_data]
 pub(crate) struct Port {
+    pub(crate) id: u16,
     pub(crate) port: u16,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
@@ -89,9 +101,9 @@ pub(crate) struct Port {
 
 impl Port {
     /// Picks the server for a new connection, `None` if every weight is 0.
-    pub(crate) fn schedule(&self) -> Option<Arc<Server>> {
+    pub(crate) fn schedule(&self) -> Option<&Server> {
         let index = sched_wrr::pick(&mut self.sched.lock()[..])?;
-        self.servers.get(index).map(|s| s.server.clone())
+        self.servers.get(index).map(|s| &*s.server)
     }
 
     pub(crate) fn totals(&self) -> Totals {
@@ -132,15 +144,46 @@ impl Vip {
     }
 }
 
+/// A port's cluster address and port number.
+#[derive(Clone, Copy)]
+pub(crate) struct PortAddr {
+    pub(crate) vip: u32,
+    pub(crate) port: u16,
+}
+
 /// One published configuration.
 #[derive(Default)]
 pub(crate) struct Services {
     pub(crate) vips: KVec<Vip>,
+    /// Every port's server, by number.
+    servers: KVec<Option<Arc<Server>>>,
+    /// Every port's address, by number.
+    ports: KVec<Option<PortAddr>>,
+}
+
+/// Puts `item` at `index`, growing `table` with empty slots as needed.
+fn place<T>(table: &mut KVec<Option<T>>, index: u16, item: T) -> Result {
+    let index = usize::from(index);
+    while table.len() <= index {
+        table.push(None, GFP_KERNEL)?;
+    }
+    table[index] = Some(item);
+    Ok(())
 }
 
 impl Services {
     pub(crate) fn vip(&self, addr: u32) -> Option<&Vip> {
         self.vips.iter().find(|v| v.addr == addr)
+    }
+
+    /// The server numbered `id`.
+    pub(crate) fn server(&self, id: u16) -> Option<&Server> {
+        self.servers.get(usize::from(id))?.as_deref()
+    }
+
+    /// The address of the port numbered `id`.
+    pub(crate) fn port_addr(&self, id: u16) -> Option<PortAddr> {
+        *self.ports.get(usize::from(id))?
     }
 
     /// A mutable copy to edit.
@@ -155,6 +198,7 @@ impl Services {
                 }
                 ports.push(
                     DraftPort {
+                        id: port.id,
                         port: port.port,
                         stats: port.stats.clone(),
                         servers,
@@ -175,8 +219,24 @@ impl Services {
     }
 }
 
+impl Gauges for Services {
+    fn enter(&self, server: u16, state: TcpState) {
+        if let Some(server) = self.server(server) {
+            server.stats.enter(state);
+        }
+    }
+
+    fn leave(&self, server: u16, state: TcpState) {
+        // A server that is gone has no gauges left to keep.
+        if let Some(server) = self.server(server) {
+            server.stats.leave(state);
+        }
+    }
+}
+
 /// A port being edited.
 pub(crate) struct DraftPort {
+    pub(crate) id: u16,
     pub(crate) port: u16,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
@@ -199,12 +259,42 @@ impl Draft {
         self.vips.iter_mut().find(|v| v.addr == addr)
     }
 
+    fn draft_ports(&self) -> impl Iterator<Item = &DraftPort> {
+        self.vips.iter().flat_map(|v| v.ports.iter())
+    }
+
+    /// The lowest server number no server of the draft has; `None` when all are taken.
+    pub(crate) fn free_server_id(&self) -> Result<Option<u16>> {
+        let mut bitmap = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL)?;
+        let used = self
+            .draft_ports()
+            .flat_map(|p| p.servers.iter())
+            .map(|s| s.server.id);
+        Ok(lowest_free(used, &mut bitmap))
+    }
+
+    /// The lowest port number no port of the draft has; `None` when all are taken.
+    pub(crate) fn free_port_id(&self) -> Result<Option<u16>> {
+        let mut bitmap = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL)?;
+        Ok(lowest_free(self.draft_ports().map(|p| p.id), &mut bitmap))
+    }
+
     /// Builds the snapshot to publish.
     pub(crate) fn freeze(self) -> Result<Arc<Services>> {
         let mut vips = KVec::with_capacity(self.vips.len(), GFP_KERNEL)?;
+        let mut servers_by_id = KVec::new();
+        let mut ports_by_id = KVec::new();
         for vip in self.vips.into_iter() {
             let mut ports = KVec::with_capacity(vip.ports.len(), GFP_KERNEL)?;
             for draft_port in vip.ports.into_iter() {
+                let addr = PortAddr {
+                    vip: vip.addr,
+                    port: draft_port.port,
+                };
+                place(&mut ports_by_id, draft_port.id, addr)?;
+                for s in draft_port.servers.iter() {
+                    place(&mut servers_by_id, s.server.id, s.server.clone())?;
+                }
                 let mut slots = KVec::with_capacity(draft_port.servers.len(), GFP_KERNEL)?;
                 for s in draft_port.servers.iter() {
                     slots.push(
@@ -217,6 +307,7 @@ impl Draft {
                 }
                 let frozen = Arc::pin_init(
                     pin_init!(Port {
+                        id: draft_port.id,
                         port: draft_port.port,
                         stats: draft_port.stats,
                         servers: draft_port.servers,
@@ -235,6 +326,13 @@ impl Draft {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Arc::new(Services { vips }, GFP_KERNEL)?)
+        Ok(Arc::new(
+            Services {
+                vips,
+                servers: servers_by_id,
+                ports: ports_by_id,
+            },
+            GFP_KERNEL,
+        )?)
     }
 }

@@ -15,6 +15,16 @@ if ! grep -q "^nd-guest: $mode finished" "$log"; then
     echo "check-log: the guest did not finish its $mode run" >&2
     exit 1
 fi
+if [ "$mode" = bench ] && ! grep -q '^nd-bench: done' "$log"; then
+    echo "check-log: the benchmark did not complete" >&2
+    grep -E '^ndtest benchmark:' "$log" >&2 || true
+    exit 1
+fi
+# The suite's kernel is the debug one: a run without the leak scan checked less than it says.
+if [ "$mode" = suite ] && ! grep -q '^nd-guest: kmemleak scanned' "$log"; then
+    echo "check-log: no kmemleak scan in the guest" >&2
+    exit 1
+fi
 if [ "$mode" = suite ] && ! grep -qE '^nd-suite: [0-9]+ passed, 0 failed' "$log"; then
     echo "check-log: scenarios failed" >&2
     grep -E '^(FAIL|nd-suite:)' "$log" >&2 || true

@@ -3,11 +3,13 @@
 # Manager and its agent, and the guest scripts; runs MODE (suite or demo) and checks the
 # guest's log.
 #
-# Usage: run-vm.sh suite|demo [SCENARIO...]
+# Usage: run-vm.sh suite|demo|bench [SCENARIO...]
 # ND_STRESS=1 runs the adversarial scenarios at full size instead of the size CI affords.
+# KDIR and ND_MODULE choose another kernel tree and the module built for it. What the guest
+# writes to its second serial port (/dev/ttyS1) lands in ND_RESULTS, if given.
 set -euo pipefail
 
-mode=${1:?usage: run-vm.sh suite|demo [SCENARIO...]}
+mode=${1:?usage: run-vm.sh suite|demo|bench [SCENARIO...]}
 shift
 here=$(dirname "$(realpath "$0")")
 top=$(dirname "$here")
@@ -28,7 +30,7 @@ for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm; do ldd "$bin"; done |
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"
 done
-cp "$top/nd.ko" "$root/nd/nd.ko"
+cp "${ND_MODULE:-$top/nd.ko}" "$root/nd/nd.ko"
 cp "$tools/ndadm" "$tools/ndtest" "$tools/nd-manager" "$tools/nd-agent" "$root/bin/"
 cp "$here"/guest/*.sh "$root/nd/"
 cp "$here/guest/init" "$root/init"
@@ -42,10 +44,12 @@ log=${ND_VM_LOG:-$top/build/vm-$mode.log}
 mkdir -p "$(dirname "$log")"
 echo "run-vm: booting the $mode VM (log: $log)"
 set +e
-timeout --foreground 1800 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
+results=${ND_RESULTS:-$work/results.txt}
+timeout --foreground "${ND_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
     -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only ndvm.stress=${ND_STRESS:-0}" \
-    -nographic -no-reboot </dev/null 2>&1 | tee "$log"
+    -serial mon:stdio -serial "file:$results" \
+    -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only ndvm.stress=${ND_STRESS:-0} ndvm.quick=${ND_BENCH_QUICK:-0}" \
+    -display none -no-reboot </dev/null 2>&1 | tee "$log"
 qemu_status=${PIPESTATUS[0]}
 set -e
 

@@ -4,25 +4,25 @@
 //! kernel calls `jhash_3words`, with a per-table random seed so that a client cannot choose
 //! addresses and ports that pile into one bucket.
 
-/// Identifies a connection: the client's address and port and the cluster address and port.
-/// Addresses are in network byte order, ports in host byte order.
+/// Identifies a connection: the client's address and port, and the port of a cluster
+/// address it connects to, by that port's number in the Executor's configuration (8 bytes
+/// where the addresses and port numbers would take 12). Addresses are in network byte order,
+/// ports in host byte order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnKey {
     /// Client address.
     pub client: u32,
-    /// Cluster address.
-    pub vip: u32,
     /// Client port.
     pub client_port: u16,
-    /// Cluster port.
-    pub port: u16,
+    /// The configured port (cluster address and port) connected to.
+    pub service: u16,
 }
 
 impl ConnKey {
     /// The key's hash under `seed`.
     pub fn hash(&self, seed: u32) -> u32 {
-        let ports = (u32::from(self.client_port) << 16) | u32::from(self.port);
-        jhash_3words(self.client, self.vip, ports, seed)
+        let ports = (u32::from(self.client_port) << 16) | u32::from(self.service);
+        jhash_3words(self.client, ports, 0, seed)
     }
 }
 
@@ -73,9 +73,8 @@ mod tests {
     fn seed_and_every_field_change_the_hash() {
         let key = ConnKey {
             client: 0x0a00_0002,
-            vip: 0x0a00_0064,
             client_port: 40000,
-            port: 80,
+            service: 3,
         };
         let h = key.hash(7);
         assert_ne!(h, key.hash(8));
@@ -90,20 +89,12 @@ mod tests {
         assert_ne!(
             h,
             ConnKey {
-                vip: 0x0a00_0065,
-                ..key
-            }
-            .hash(7)
-        );
-        assert_ne!(
-            h,
-            ConnKey {
                 client_port: 40001,
                 ..key
             }
             .hash(7)
         );
-        assert_ne!(h, ConnKey { port: 81, ..key }.hash(7));
+        assert_ne!(h, ConnKey { service: 4, ..key }.hash(7));
     }
 
     #[test]
@@ -113,9 +104,8 @@ mod tests {
         for port in 0..(buckets as u16 * 16) {
             let key = ConnKey {
                 client: 0x0a00_0002,
-                vip: 0x0a00_0064,
                 client_port: 32768 + port,
-                port: 80,
+                service: 0,
             };
             load[key.hash(0x1234_5678) as usize % buckets] += 1;
         }

@@ -1,8 +1,11 @@
 //! Executor logic that needs no kernel API, compiled into the module by path and tested here.
 #![no_std]
 
+pub mod conn_entry;
 pub mod conn_hash;
+pub mod flow_table;
 pub mod headers;
+pub mod numbering;
 pub mod sched;
 pub mod sched_sed;
 pub mod sched_wlc;

@@ -53,8 +53,10 @@ pub mod top {
     /// Timeout of a new half-open connection while the table is more than half full, in
     /// seconds (u32; 0 turns this early expiry off).
     pub const TIMEOUT_SYN_PRESSURE: u16 = 22;
+    /// Memory the connection table's slots take, in bytes (u64).
+    pub const CONN_TABLE_BYTES: u16 = 23;
     /// The highest top-level attribute number.
-    pub const MAX: u16 = TIMEOUT_SYN_PRESSURE;
+    pub const MAX: u16 = CONN_TABLE_BYTES;
 }
 
 /// Attributes of one `WEIGHTS` element.
@@ -215,8 +217,9 @@ mod tests {
         // The kernel sizes its policy and parse arrays by MAX; a gap or an overlap would
         // silently leave an attribute unvalidated.
         // Numbers only ever grow at the end, so PAD is no longer always the last one.
-        assert_eq!(top::MAX, 22);
+        assert_eq!(top::MAX, 23);
         assert_eq!(top::TIMEOUT_SYN_PRESSURE, top::PAD + 1);
+        assert_eq!(top::CONN_TABLE_BYTES, top::TIMEOUT_SYN_PRESSURE + 1);
         assert_eq!(weight_entry::MAX, 2);
         assert_eq!(stats::PAD, stats::MAX);
         assert_eq!(drops::MAX, 9);

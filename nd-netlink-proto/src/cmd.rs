@@ -39,7 +39,7 @@ pub enum Cmd {
     SetConfig = 14,
     /// Remove every cluster address and connection of the namespace.
     Flush = 15,
-    /// Read global figures: `VERSION`, `CONN_COUNT`, `CONN_LIMIT`, `DROPS`.
+    /// Read global figures: `VERSION`, `CONN_COUNT`, `CONN_LIMIT`, `CONN_TABLE_BYTES`, `DROPS`.
     GetInfo = 16,
 }
 

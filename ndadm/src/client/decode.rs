@@ -278,6 +278,7 @@ impl Decode for Info {
             version: f.u32(top::VERSION)?,
             conn_count: f.u32(top::CONN_COUNT)?,
             conn_limit: f.u32(top::CONN_LIMIT)?,
+            conn_table_bytes: f.later_u64(top::CONN_TABLE_BYTES)?,
             drops,
         })
     }
@@ -514,6 +515,7 @@ mod tests {
         put(&mut reply, top::VERSION, &1u32.to_ne_bytes());
         put(&mut reply, top::CONN_COUNT, &12u32.to_ne_bytes());
         put(&mut reply, top::CONN_LIMIT, &4096u32.to_ne_bytes());
+        put(&mut reply, top::CONN_TABLE_BYTES, &65_536u64.to_ne_bytes());
         put(&mut reply, 0x8000 | top::DROPS, drops_nest);
         reply
     }
@@ -531,6 +533,7 @@ mod tests {
         version: 1,
         conn_count: 12,
         conn_limit: 4096,
+        conn_table_bytes: 65_536,
         drops: Drops {
             no_server: 10,
             table_full: 20,

@@ -43,6 +43,7 @@ impl AttrSpace {
                 "SERVER_STATE",
                 "PAD",
                 "TIMEOUT_SYN_PRESSURE",
+                "CONN_TABLE_BYTES",
             ],
             AttrSpace::WeightEntry => &["UNSPEC", "SERVER", "WEIGHT"],
             AttrSpace::Stats => &[

@@ -18,6 +18,10 @@ impl Render for Info {
         table.row(vec!["protocol-version".into(), self.version.to_string()]);
         table.row(vec!["connections".into(), self.conn_count.to_string()]);
         table.row(vec!["conn-limit".into(), self.conn_limit.to_string()]);
+        table.row(vec![
+            "conn-table-bytes".into(),
+            self.conn_table_bytes.to_string(),
+        ]);
         for (reason, count) in self.drops.by_reason() {
             table.row(vec![format!("drops {reason}"), count.to_string()]);
         }
@@ -36,6 +40,7 @@ mod tests {
             version: 1,
             conn_count: 12,
             conn_limit: 1 << 20,
+            conn_table_bytes: 65_536,
             drops: Drops {
                 no_server: 1,
                 table_full: 2,
@@ -56,6 +61,7 @@ mod tests {
             "protocol-version               1\n\
              connections                   12\n\
              conn-limit               1048576\n\
+             conn-table-bytes           65536\n\
              drops no-server                1\n\
              drops table-full               2\n\
              drops filtered                 3\n\
@@ -78,6 +84,7 @@ mod tests {
             json,
             serde_json::json!({
                 "version": 1, "conn_count": 12, "conn_limit": 1048576,
+                "conn_table_bytes": 65536,
                 "drops": {
                     "no_server": 1, "table_full": 2, "filtered": 3, "malformed": 4,
                     "no_connection": 5, "no_route": 6, "no_memory": 7,

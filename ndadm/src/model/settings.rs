@@ -55,6 +55,8 @@ pub struct Info {
     pub conn_count: u32,
     /// Bound on the connection table's entries.
     pub conn_limit: u32,
+    /// Memory the connection table's slots take, in bytes.
+    pub conn_table_bytes: u64,
     /// Packets dropped, by reason.
     pub drops: Drops,
 }

@@ -7,6 +7,7 @@
 pub mod admin_probe;
 pub mod agent_garbage;
 pub mod bench;
+pub mod benchmark;
 pub mod connect;
 pub mod fuzz_netlink;
 pub mod greeting;

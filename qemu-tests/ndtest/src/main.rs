@@ -93,6 +93,16 @@ enum Command {
         #[arg(long, default_value = "")]
         only: String,
     },
+    /// Runs the forwarding benchmark (inside the test VM): the Executor, IPVS and no
+    /// balancer, interleaved; prints a table and the results as JSON.
+    Benchmark {
+        /// One short round instead of the full plan.
+        #[arg(long)]
+        quick: bool,
+        /// Also writes the results, one line of JSON, to this file.
+        #[arg(long, value_name = "PATH")]
+        results: Option<PathBuf>,
+    },
     /// Sends malformed administration requests to the nd module of this namespace and
     /// checks each is rejected (exit 1 if one is not).
     AdminProbe,
@@ -280,6 +290,31 @@ fn main() -> ExitCode {
             }
         }
         Command::RunAs { uid, command } => run_as(uid, &command),
+        Command::Benchmark { quick, results } => {
+            let plan = if quick {
+                ndtest::benchmark::Plan::smoke()
+            } else {
+                ndtest::benchmark::Plan::full()
+            };
+            match ndtest::benchmark::run_plan(&plan) {
+                Ok(measured) => {
+                    ndtest::benchmark::print(&measured);
+                    if let Some(path) = results {
+                        let json = serde_json::to_string(&measured).unwrap_or_default();
+                        if let Err(e) = std::fs::write(&path, json + "\n") {
+                            eprintln!("ndtest benchmark: {}: {e}", path.display());
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                    println!("nd-bench: done");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("ndtest benchmark: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::AdminProbe => {
             if ndtest::admin_probe::run() {
                 ExitCode::SUCCESS

@@ -5,19 +5,7 @@
 use super::cluster::*;
 use super::memory::{Change, Memory};
 use serde_json::Value;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// Runs `ip ARGS` in the root namespace.
-fn ip(args: &[&str]) -> Outcome {
-    let status = Command::new("/sbin/ip")
-        .args(args)
-        .status()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    ensure(status.success(), || {
-        format!("ip {}: {status}", args.join(" "))
-    })
-}
 
 fn json(out: &str) -> Result<Value, String> {
     serde_json::from_str(out.trim()).map_err(|e| format!("bad JSON ({e}): {out}"))

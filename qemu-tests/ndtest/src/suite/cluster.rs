@@ -46,6 +46,40 @@ pub fn ensure(condition: bool, message: impl FnOnce() -> String) -> Outcome {
     }
 }
 
+/// Runs `ip ARGS` in the root namespace.
+pub fn ip(args: &[&str]) -> Outcome {
+    let status = Command::new("/sbin/ip")
+        .args(args)
+        .status()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    ensure(status.success(), || {
+        format!("ip {}: {status}", args.join(" "))
+    })
+}
+
+/// `insmod` or `rmmod` with one argument.
+pub fn module_command(program: &str, arg: &str) -> Outcome {
+    let status = Command::new(program)
+        .arg(arg)
+        .status()
+        .map_err(|e| format!("{program}: {e}"))?;
+    ensure(status.success(), || format!("{program} {arg}: {status}"))
+}
+
+/// `rmmod nd`, retried for a while: a dump in progress, or a namespace being torn down,
+/// holds a reference to the module.
+pub fn remove_module() -> Outcome {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match module_command("rmmod", "nd") {
+            Err(e) if attempts >= 50 => return Err(format!("{e} ({attempts} attempts)")),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
 fn in_ns(ns: &str, args: &[&str]) -> Command {
     let mut command = Command::new("/sbin/ip");
     command.args(["netns", "exec", ns]).args(args);

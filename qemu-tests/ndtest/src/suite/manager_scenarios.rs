@@ -17,7 +17,7 @@ use std::time::Duration;
 const REACTION: Duration = INTERVAL
     .saturating_mul(2)
     .saturating_add(ADVISOR_TIMEOUT)
-    .saturating_add(Duration::from_millis(2500));
+    .saturating_add(Duration::from_millis(4000));
 /// How long weights may take to settle after a change of load.
 const SETTLING: Duration = Duration::from_secs(20);
 

@@ -2,11 +2,12 @@
 //! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
 
 mod adversarial;
+mod benchmark_smoke;
 mod churn;
 pub mod cluster;
 mod managed;
 mod manager_scenarios;
-mod memory;
+pub mod memory;
 mod scenarios;
 mod unload;
 
@@ -52,6 +53,7 @@ const SCENARIOS: &[Scenario] = &[
     ),
     ("manager_reload", manager_scenarios::manager_reload),
     ("manager_faults", manager_scenarios::manager_faults),
+    ("benchmark_smoke", benchmark_smoke::benchmark_smoke),
 ];
 
 /// Runs the scenarios named in `only` (comma-separated; all when empty) and prints a line

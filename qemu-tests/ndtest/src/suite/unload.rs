@@ -5,32 +5,10 @@ use super::cluster::*;
 use super::memory::{Change, Memory};
 use ndadm::client::Client;
 use ndadm::model::{ServerOptions, Service, WeightEntry};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-
-fn module_command(program: &str, arg: &str) -> Outcome {
-    let status = Command::new(program)
-        .arg(arg)
-        .status()
-        .map_err(|e| format!("{program}: {e}"))?;
-    ensure(status.success(), || format!("{program} {arg}: {status}"))
-}
-
-/// `rmmod nd`, retried for a while: a dump in progress holds a reference to the module.
-fn remove_module() -> Outcome {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match module_command("rmmod", "nd") {
-            Err(e) if attempts >= 30 => return Err(format!("{e} ({attempts} attempts)")),
-            Err(_) => thread::sleep(Duration::from_millis(100)),
-            Ok(()) => return Ok(()),
-        }
-    }
-}
 
 /// Configures `VIP`:80 with the three servers over a socket of the current namespace.
 fn configure_directly() -> Result<(), String> {
