@@ -7,10 +7,11 @@ use crate::cmd::Cmd;
 use crate::conn_entry::short_jiffies;
 use crate::executor::{Executor, NetExecutor};
 use crate::family::{
-    FAMILY_NAME_NUL, FAMILY_VERSION, MAX_CONN_LIMIT, MAX_PORTS_PER_VIP, MAX_SERVERS_PER_PORT,
-    MAX_TIMEOUT_SECS, MAX_VIPS, MAX_WEIGHT,
+    FAMILY_NAME_NUL, FAMILY_VERSION, MAX_CONN_LIMIT, MAX_PORTS_PER_VIP, MAX_SCHEDULER_NAME,
+    MAX_SERVERS_PER_PORT, MAX_TIMEOUT_SECS, MAX_VIPS, MAX_WEIGHT,
 };
 use crate::genl::{self, AttrKind, Dump, Msg, Op, OpKind, Request};
+use crate::sched::SchedulerKind;
 use crate::service::{DraftPort, DraftVip, PortServer, Server};
 use crate::stats::{DropReason, PortStats, Totals, VipStats};
 use crate::tcp_state::TcpState;
@@ -41,6 +42,7 @@ const POLICY: &[(u16, AttrKind)] = &[
     (top::TIMEOUT_CLOSE, AttrKind::U32),
     (top::CONN_LIMIT, AttrKind::U32),
     (top::TIMEOUT_SYN_PRESSURE, AttrKind::U32),
+    (top::SCHEDULER, AttrKind::NulString(MAX_SCHEDULER_NAME)),
 ];
 
 const fn change(cmd: Cmd) -> Op {
@@ -76,6 +78,7 @@ const OPS: &[Op] = &[
     change(Cmd::SetConfig),
     change(Cmd::Flush),
     read(Cmd::GetInfo, OpKind::Do),
+    change(Cmd::SetPort),
 ];
 
 /// Registers the `nd` family.
@@ -110,6 +113,7 @@ impl genl::Handlers for Ctl {
             Some(Cmd::DelVip) => del_vip(ex, req),
             Some(Cmd::NewPort) => new_port(ex, req),
             Some(Cmd::DelPort) => del_port(ex, req),
+            Some(Cmd::SetPort) => set_port(ex, req),
             Some(Cmd::NewServer) => new_server(ex, req),
             Some(Cmd::SetServer) => set_server(ex, req),
             Some(Cmd::DelServer) => del_server(ex, req),
@@ -268,8 +272,23 @@ fn del_vip(ex: &Executor, req: &Request<'_>) -> Result {
     })
 }
 
+/// The scheduler a request names, if it names one.
+fn scheduler(req: &Request<'_>) -> Result<Option<SchedulerKind>> {
+    let Some(attr) = req.attr(top::SCHEDULER) else {
+        return Ok(None);
+    };
+    // The policy has checked that a NUL ends the name within the attribute.
+    let name = attr.payload.split(|&b| b == 0).next().unwrap_or_default();
+    core::str::from_utf8(name)
+        .ok()
+        .and_then(SchedulerKind::from_name)
+        .map(Some)
+        .ok_or_else(|| req.reject(EINVAL, c_str!("unknown scheduler (wrr, wlc or sed)"), Some(top::SCHEDULER)))
+}
+
 fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
     let (addr, port) = (vip_addr(req)?, port_no(req)?);
+    let scheduler = scheduler(req)?.unwrap_or_default();
     edit(ex, |draft| {
         let id = draft.free_port_id()?;
         let vip = draft_vip(req, draft, addr)?;
@@ -286,6 +305,7 @@ fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
         let new = DraftPort {
             id,
             port,
+            scheduler,
             stats: Arc::new(PortStats::new()?, GFP_KERNEL)?,
             servers: KVec::new(),
         };
@@ -300,6 +320,17 @@ fn del_port(ex: &Executor, req: &Request<'_>) -> Result {
         draft_port(req, draft, addr, port)?;
         let vip = draft_vip(req, draft, addr)?;
         vip.ports = retain(core::mem::take(&mut vip.ports), |p| p.port != port)?;
+        Ok(())
+    })
+}
+
+fn set_port(ex: &Executor, req: &Request<'_>) -> Result {
+    let (addr, port) = (vip_addr(req)?, port_no(req)?);
+    let Some(scheduler) = scheduler(req)? else {
+        return Err(req.reject(EINVAL, c_str!("nothing to change: give a scheduler"), None));
+    };
+    edit(ex, |draft| {
+        draft_port(req, draft, addr, port)?.scheduler = scheduler;
         Ok(())
     })
 }
@@ -500,6 +531,14 @@ fn drop_attr(reason: DropReason) -> u16 {
     }
 }
 
+/// Adds `name` as a NUL-terminated string attribute.
+fn put_name(m: &mut Msg<'_>, kind: u16, name: &str) -> Result {
+    let mut bytes = [0u8; MAX_SCHEDULER_NAME as usize + 1];
+    let len = name.len().min(MAX_SCHEDULER_NAME.into());
+    bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+    m.put_bytes(kind, &bytes[..=len])
+}
+
 /// Adds a `STATS` nest: the totals, then any drop counters given.
 fn put_stats(m: &mut Msg<'_>, t: &Totals, drop_counts: &[(u16, u64)]) -> Result {
     m.nest(top::STATS, |m| {
@@ -582,6 +621,7 @@ fn dump_ports(ex: &Executor, dump: &mut Dump<'_>) -> Result {
             let more = cursor.emit(dump, Cmd::GetPort, |m| {
                 m.put_u32(top::VIP, vip.addr)?;
                 m.put_u16(top::PORT, port.port)?;
+                put_name(m, top::SCHEDULER, port.scheduler.name())?;
                 let refused = port.stats.refused.totals();
                 put_stats(
                     m,

@@ -23,6 +23,8 @@ pub(crate) enum AttrKind {
     ExactLen(u16),
     /// Nested elements, each holding attributes that follow the given policy.
     NestedArray(&'static [(u16, AttrKind)], u16),
+    /// A NUL-terminated string of at most this many bytes before the NUL.
+    NulString(u16),
 }
 
 /// Whether a command is a request with one reply or a dump.
@@ -87,6 +89,10 @@ fn fill_policy(slot: &mut bindings::nla_policy, kind: AttrKind, nested: &mut usi
             slot.validation_type = bindings::NLA_VALIDATE_RANGE as u8;
             slot.__bindgen_anon_1.__bindgen_anon_1.min = len as i16;
             slot.__bindgen_anon_1.__bindgen_anon_1.max = len as i16;
+        }
+        AttrKind::NulString(max) => {
+            slot.type_ = bindings::NLA_NUL_STRING as u8;
+            slot.len = max;
         }
         AttrKind::NestedArray(inner, max) => {
             let start = *nested;

@@ -39,6 +39,12 @@ pub mod headers;
 pub mod nla;
 #[path = "../nd-core/src/numbering.rs"]
 pub mod numbering;
+#[path = "../nd-core/src/sched.rs"]
+pub mod sched;
+#[path = "../nd-core/src/sched_sed.rs"]
+pub mod sched_sed;
+#[path = "../nd-core/src/sched_wlc.rs"]
+pub mod sched_wlc;
 #[path = "../nd-core/src/sched_wrr.rs"]
 pub mod sched_wrr;
 #[path = "../nd-core/src/tcp_state.rs"]

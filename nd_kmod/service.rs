@@ -9,7 +9,8 @@
 use crate::conn::Gauges;
 use crate::lock_bh::{new_spinlock_bh, SpinLockBh};
 use crate::numbering::{lowest_free, BITMAP_WORDS};
-use crate::sched_wrr::{self, WrrCredit, WrrServer};
+use crate::sched::{SchedServer, Scheduler, SchedulerKind};
+use crate::sched_wrr::{WrrCredit, WrrServer};
 use crate::stats::{PortStats, RefusalTotals, ServerStats, Totals, VipStats};
 use crate::tcp_state::TcpState;
 use crate::xmit_dr::RouteCache;
@@ -76,6 +77,7 @@ pub(crate) struct PortServer {
 struct SchedSlot {
     weight: u32,
     credit: WrrCredit,
+    server: Arc<Server>,
 }
 
 impl WrrServer for SchedSlot {
@@ -87,12 +89,22 @@ impl WrrServer for SchedSlot {
     }
 }
 
+impl SchedServer for SchedSlot {
+    fn active(&self) -> u32 {
+        self.server.stats.active()
+    }
+    fn inactive(&self) -> u32 {
+        self.server.stats.inactive()
+    }
+}
+
 /// A port of a cluster address, as published in one snapshot. Connection table entries name
 /// it by `id`, as they name servers.
 #[pin_data]
 pub(crate) struct Port {
     pub(crate) id: u16,
     pub(crate) port: u16,
+    pub(crate) scheduler: SchedulerKind,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
     #[pin]
@@ -100,9 +112,10 @@ pub(crate) struct Port {
 }
 
 impl Port {
-    /// Picks the server for a new connection, `None` if every weight is 0.
+    /// Picks the server for a new connection, `None` if every weight is 0. The lock is the
+    /// port's own, held for one pass over its servers.
     pub(crate) fn schedule(&self) -> Option<&Server> {
-        let index = sched_wrr::pick(&mut self.sched.lock()[..])?;
+        let index = self.scheduler.pick(&mut self.sched.lock()[..])?;
         self.servers.get(index).map(|s| &*s.server)
     }
 
@@ -200,6 +213,7 @@ impl Services {
                     DraftPort {
                         id: port.id,
                         port: port.port,
+                        scheduler: port.scheduler,
                         stats: port.stats.clone(),
                         servers,
                     },
@@ -238,6 +252,7 @@ impl Gauges for Services {
 pub(crate) struct DraftPort {
     pub(crate) id: u16,
     pub(crate) port: u16,
+    pub(crate) scheduler: SchedulerKind,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
 }
@@ -301,6 +316,7 @@ impl Draft {
                         SchedSlot {
                             weight: s.weight,
                             credit: WrrCredit::default(),
+                            server: s.server.clone(),
                         },
                         GFP_KERNEL,
                     )?;
@@ -309,6 +325,7 @@ impl Draft {
                     pin_init!(Port {
                         id: draft_port.id,
                         port: draft_port.port,
+                        scheduler: draft_port.scheduler,
                         stats: draft_port.stats,
                         servers: draft_port.servers,
                         sched <- new_spinlock_bh!(slots),

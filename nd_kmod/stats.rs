@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Counters and gauges. The packet path updates only per-CPU copies of the server's figures
+//! Counters and gauges. The packet path updates only per-CPU copies of the server's counters
 //! and of the drop counts; port and address totals are summed when read, plus what removed
 //! servers and ports had counted (those are kept in plain atomics: only administration adds to
-//! them).
+//! them). A server's active and inactive connections are plain atomics: they change a few
+//! times a connection, not a packet, and the least-connection schedulers read them for every
+//! new connection, which a sum over every CPU's copy would make cost as much as the CPUs.
 
 use crate::percpu::PerCpuCounters;
 use crate::tcp_state::TcpState;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 
 /// A monotonically increasing count.
@@ -43,62 +45,75 @@ impl Totals {
     }
 }
 
-/// One server's figures. Every forwarded packet updates them, so they live on per-CPU copies.
-pub(crate) struct ServerStats(PerCpuCounters<5>);
+/// One server's figures. Every forwarded packet updates its counters, so they live on
+/// per-CPU copies.
+pub(crate) struct ServerStats {
+    counters: PerCpuCounters<3>,
+    active: AtomicU32,
+    inactive: AtomicU32,
+}
 
 const CONNS: usize = 0;
 const PACKETS: usize = 1;
 const BYTES: usize = 2;
-const ACTIVE: usize = 3;
-const INACTIVE: usize = 4;
-
-/// A gauge kept as a wrapping sum of increments and decrements, as read.
-fn gauge_value(sum: u64) -> u32 {
-    u32::try_from((sum as i64).max(0)).unwrap_or(u32::MAX)
-}
 
 impl ServerStats {
     pub(crate) fn new() -> Result<Self> {
-        Ok(ServerStats(PerCpuCounters::new()?))
+        Ok(ServerStats {
+            counters: PerCpuCounters::new()?,
+            active: AtomicU32::new(0),
+            inactive: AtomicU32::new(0),
+        })
     }
 
     pub(crate) fn totals(&self) -> Totals {
         Totals {
-            conns: self.0.sum::<CONNS>(),
-            active: gauge_value(self.0.sum::<ACTIVE>()),
-            inactive: gauge_value(self.0.sum::<INACTIVE>()),
-            packets: self.0.sum::<PACKETS>(),
-            bytes: self.0.sum::<BYTES>(),
+            conns: self.counters.sum::<CONNS>(),
+            active: self.active(),
+            inactive: self.inactive(),
+            packets: self.counters.sum::<PACKETS>(),
+            bytes: self.counters.sum::<BYTES>(),
+        }
+    }
+
+    /// Established connections.
+    pub(crate) fn active(&self) -> u32 {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Connections opening or closing.
+    pub(crate) fn inactive(&self) -> u32 {
+        self.inactive.load(Ordering::Relaxed)
+    }
+
+    fn gauge(&self, state: TcpState) -> &AtomicU32 {
+        if state.is_active() {
+            &self.active
+        } else {
+            &self.inactive
         }
     }
 
     /// Counts one new connection scheduled to this server.
     pub(crate) fn count_conn(&self) {
-        self.0.add::<CONNS>(1);
+        self.counters.add::<CONNS>(1);
     }
 
     /// Counts one forwarded packet of `bytes` bytes.
     pub(crate) fn count_packet(&self, bytes: u32) {
-        self.0.add::<PACKETS>(1);
-        self.0.add::<BYTES>(u64::from(bytes));
+        self.counters.add::<PACKETS>(1);
+        self.counters.add::<BYTES>(u64::from(bytes));
     }
 
     /// A connection of this server entered `state`.
     pub(crate) fn enter(&self, state: TcpState) {
-        if state.is_active() {
-            self.0.add::<ACTIVE>(1);
-        } else {
-            self.0.add::<INACTIVE>(1);
-        }
+        self.gauge(state).fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection of this server left `state`.
+    /// A connection of this server left `state`. Every leave follows its enter, so the
+    /// gauge never goes below 0.
     pub(crate) fn leave(&self, state: TcpState) {
-        if state.is_active() {
-            self.0.add::<ACTIVE>(u64::MAX);
-        } else {
-            self.0.add::<INACTIVE>(u64::MAX);
-        }
+        self.gauge(state).fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -55,8 +55,11 @@ pub mod top {
     pub const TIMEOUT_SYN_PRESSURE: u16 = 22;
     /// Memory the connection table's slots take, in bytes (u64).
     pub const CONN_TABLE_BYTES: u16 = 23;
+    /// A port's connection scheduler: its name, NUL-terminated, at most
+    /// [`crate::family::MAX_SCHEDULER_NAME`] bytes before the NUL (`wrr`, `wlc` or `sed`).
+    pub const SCHEDULER: u16 = 24;
     /// The highest top-level attribute number.
-    pub const MAX: u16 = CONN_TABLE_BYTES;
+    pub const MAX: u16 = SCHEDULER;
 }
 
 /// Attributes of one `WEIGHTS` element.
@@ -217,9 +220,10 @@ mod tests {
         // The kernel sizes its policy and parse arrays by MAX; a gap or an overlap would
         // silently leave an attribute unvalidated.
         // Numbers only ever grow at the end, so PAD is no longer always the last one.
-        assert_eq!(top::MAX, 23);
+        assert_eq!(top::MAX, 24);
         assert_eq!(top::TIMEOUT_SYN_PRESSURE, top::PAD + 1);
         assert_eq!(top::CONN_TABLE_BYTES, top::TIMEOUT_SYN_PRESSURE + 1);
+        assert_eq!(top::SCHEDULER, top::CONN_TABLE_BYTES + 1);
         assert_eq!(weight_entry::MAX, 2);
         assert_eq!(stats::PAD, stats::MAX);
         assert_eq!(drops::MAX, 9);

@@ -12,11 +12,11 @@ pub enum Cmd {
     DelVip = 2,
     /// Dump cluster addresses; each reply carries `VIP`, `STATS`.
     GetVip = 3,
-    /// Add a port to a cluster address: `VIP`, `PORT`.
+    /// Add a port to a cluster address: `VIP`, `PORT`, optional `SCHEDULER` (default `wrr`).
     NewPort = 4,
     /// Remove a port with its servers and connections: `VIP`, `PORT`.
     DelPort = 5,
-    /// Dump ports; each reply carries `VIP`, `PORT`, `STATS`.
+    /// Dump ports; each reply carries `VIP`, `PORT`, `SCHEDULER`, `STATS`.
     GetPort = 6,
     /// Add a server: `VIP`, `PORT`, `SERVER`, optional `WEIGHT` (default 1) and `MAC`.
     NewServer = 7,
@@ -41,11 +41,14 @@ pub enum Cmd {
     Flush = 15,
     /// Read global figures: `VERSION`, `CONN_COUNT`, `CONN_LIMIT`, `CONN_TABLE_BYTES`, `DROPS`.
     GetInfo = 16,
+    /// Change a port's scheduler: `VIP`, `PORT`, `SCHEDULER`. Open connections stay with
+    /// their servers; new ones are scheduled the new way.
+    SetPort = 17,
 }
 
 impl Cmd {
     /// The highest command number.
-    pub const MAX: u8 = Cmd::GetInfo as u8;
+    pub const MAX: u8 = Cmd::SetPort as u8;
 
     /// Maps a wire value to a command, `None` for numbers this side does not know.
     pub fn from_u8(value: u8) -> Option<Cmd> {
@@ -67,6 +70,7 @@ impl Cmd {
             Cmd::SetConfig,
             Cmd::Flush,
             Cmd::GetInfo,
+            Cmd::SetPort,
         ];
         ALL.get(usize::from(value)).copied()
     }

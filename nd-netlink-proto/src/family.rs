@@ -19,3 +19,5 @@ pub const MAX_PORTS_PER_VIP: usize = 64;
 pub const MAX_CONN_LIMIT: u32 = 1 << 24;
 /// Largest state timeout, in seconds (one week).
 pub const MAX_TIMEOUT_SECS: u32 = 7 * 24 * 3600;
+/// Longest scheduler name, without its NUL.
+pub const MAX_SCHEDULER_NAME: u16 = 15;

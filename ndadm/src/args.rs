@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use nd_netlink_proto::family::{MAX_CONN_LIMIT, MAX_TIMEOUT_SECS, MAX_WEIGHT};
-use ndadm::model::{MacAddr, Service, WeightEntry};
+use ndadm::model::{MacAddr, SchedulerKind, Service, WeightEntry};
 
 /// A unicast IPv4 address (a VIP or a server).
 pub fn address(s: &str) -> Result<Ipv4Addr, String> {
@@ -32,6 +32,14 @@ pub fn service(s: &str) -> Result<Service, String> {
 }
 
 /// A weight from 0 (quiesced) to `MAX_WEIGHT`.
+/// A connection scheduler by name.
+pub fn scheduler(s: &str) -> Result<SchedulerKind, String> {
+    SchedulerKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = SchedulerKind::ALL.iter().map(|k| k.name()).collect();
+        format!("no scheduler named \"{s}\" (one of {})", names.join(", "))
+    })
+}
+
 pub fn weight(s: &str) -> Result<u32, String> {
     let weight: u32 = s
         .parse()

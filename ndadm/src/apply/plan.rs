@@ -73,7 +73,7 @@ fn add_port(
     service: Service,
     servers: &BTreeMap<Ipv4Addr, DesiredServer>,
 ) {
-    additions.push(Request::NewPort(service));
+    additions.push(Request::NewPort(service, None));
     for (&server, wanted) in servers {
         additions.push(new_server(service, server, wanted));
     }
@@ -191,6 +191,7 @@ mod tests {
                 .map(|&(v, port)| Port {
                     vip: ip(v),
                     port,
+                    scheduler: "wrr".into(),
                     stats: Stats::default(),
                 })
                 .collect(),

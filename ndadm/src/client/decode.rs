@@ -43,6 +43,9 @@ pub enum Problem {
         /// The size the protocol gives it.
         expected: usize,
     },
+    /// A string attribute is not NUL-terminated text.
+    #[error("attribute {0} is not a NUL-terminated name")]
+    NotAName(String),
     /// The message is shorter than the generic netlink header.
     #[error("message shorter than the generic netlink header")]
     ShortHeader,
@@ -159,6 +162,21 @@ impl<'a> Fields<'a> {
         self.required(kind, self.fixed::<4>(kind)?.map(Ipv4Addr::from))
     }
 
+    /// A NUL-terminated name.
+    fn opt_name(&self, kind: u16) -> Result<Option<String>, DecodeError> {
+        let Some(attr) = self.raw(kind) else {
+            return Ok(None);
+        };
+        let name = attr
+            .payload
+            .split(|&b| b == 0)
+            .next()
+            .filter(|_| attr.payload.contains(&0))
+            .and_then(|name| std::str::from_utf8(name).ok())
+            .ok_or_else(|| self.error(Problem::NotAName(self.space.describe(kind))))?;
+        Ok(Some(name.to_owned()))
+    }
+
     fn opt_mac(&self, kind: u16) -> Result<Option<MacAddr>, DecodeError> {
         Ok(self.fixed::<6>(kind)?.map(MacAddr))
     }
@@ -203,6 +221,10 @@ impl Decode for Port {
         Ok(Port {
             vip: f.ipv4(top::VIP)?,
             port: f.u16(top::PORT)?,
+            // A module from before schedulers could be chosen ran them all by WRR.
+            scheduler: f
+                .opt_name(top::SCHEDULER)?
+                .unwrap_or_else(|| "wrr".to_owned()),
             stats: f.stats()?,
         })
     }

@@ -23,7 +23,8 @@ pub use request::{attr, ipv4_attr, nested, Request, WEIGHTS_ELEMENT};
 pub use transport::Replies;
 
 use crate::model::{
-    Config, ConfigChange, Conn, Info, Port, Server, ServerOptions, Service, Tree, Vip, WeightEntry,
+    Config, ConfigChange, Conn, Info, Port, SchedulerKind, Server, ServerOptions, Service, Tree,
+    Vip, WeightEntry,
 };
 use request::genl_message;
 use transport::Transport;
@@ -131,9 +132,23 @@ impl Client {
         self.list(Request::GetVips)
     }
 
-    /// Adds the port of `service` to its cluster address.
+    /// Adds the port of `service` to its cluster address, scheduled by `wrr`.
     pub fn add_port(&self, service: Service) -> Result<(), Error> {
-        self.mutate(Request::NewPort(service))
+        self.mutate(Request::NewPort(service, None))
+    }
+
+    /// Adds the port of `service` to its cluster address, scheduled by `scheduler`.
+    pub fn add_port_scheduled(
+        &self,
+        service: Service,
+        scheduler: SchedulerKind,
+    ) -> Result<(), Error> {
+        self.mutate(Request::NewPort(service, Some(scheduler)))
+    }
+
+    /// Changes the scheduler of the port of `service`; open connections are not touched.
+    pub fn set_scheduler(&self, service: Service, scheduler: SchedulerKind) -> Result<(), Error> {
+        self.mutate(Request::SetPort(service, scheduler))
     }
 
     /// Removes the port of `service` with its servers and connections.

@@ -44,6 +44,7 @@ impl AttrSpace {
                 "PAD",
                 "TIMEOUT_SYN_PRESSURE",
                 "CONN_TABLE_BYTES",
+                "SCHEDULER",
             ],
             AttrSpace::WeightEntry => &["UNSPEC", "SERVER", "WEIGHT"],
             AttrSpace::Stats => &[

@@ -10,7 +10,7 @@ use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, Nlattr, NlattrB
 use neli::types::{Buffer, GenlBuffer};
 use neli::ToBytes;
 
-use crate::model::{ConfigChange, ServerOptions, Service, WeightEntry};
+use crate::model::{ConfigChange, SchedulerKind, ServerOptions, Service, WeightEntry};
 
 /// The element type of every `WEIGHTS` entry; the module reads the entries in order and
 /// ignores their type.
@@ -25,8 +25,11 @@ pub enum Request {
     DelVip(Ipv4Addr),
     /// Dump cluster addresses.
     GetVips,
-    /// Add a port to a cluster address.
-    NewPort(Service),
+    /// Add a port to a cluster address, with a scheduler (the module's default, `wrr`, when
+    /// none is given).
+    NewPort(Service, Option<SchedulerKind>),
+    /// Change a port's scheduler.
+    SetPort(Service, SchedulerKind),
     /// Remove a port with its servers and connections.
     DelPort(Service),
     /// Dump ports.
@@ -84,7 +87,8 @@ impl Request {
             Request::NewVip(_) => Cmd::NewVip,
             Request::DelVip(_) => Cmd::DelVip,
             Request::GetVips => Cmd::GetVip,
-            Request::NewPort(_) => Cmd::NewPort,
+            Request::NewPort(..) => Cmd::NewPort,
+            Request::SetPort(..) => Cmd::SetPort,
             Request::DelPort(_) => Cmd::DelPort,
             Request::GetPorts => Cmd::GetPort,
             Request::NewServer { .. } => Cmd::NewServer,
@@ -115,7 +119,8 @@ impl Request {
             Request::NewVip(vip) => format!("add VIP {vip}"),
             Request::DelVip(vip) => format!("delete VIP {vip}"),
             Request::GetVips => "list VIPs".into(),
-            Request::NewPort(service) => format!("add port {service}"),
+            Request::NewPort(service, _) => format!("add port {service}"),
+            Request::SetPort(service, _) => format!("change port {service}"),
             Request::DelPort(service) => format!("delete port {service}"),
             Request::GetPorts => "list ports".into(),
             Request::NewServer {
@@ -142,9 +147,17 @@ impl Request {
         let mut attrs = GenlBuffer::new();
         match self {
             Request::NewVip(vip) | Request::DelVip(vip) => attrs.push(ipv4_attr(top::VIP, *vip)),
-            Request::NewPort(service) | Request::DelPort(service) => {
-                push_service(&mut attrs, service)
+            Request::NewPort(service, scheduler) => {
+                push_service(&mut attrs, service);
+                if let Some(scheduler) = scheduler {
+                    attrs.push(scheduler_attr(*scheduler));
+                }
             }
+            Request::SetPort(service, scheduler) => {
+                push_service(&mut attrs, service);
+                attrs.push(scheduler_attr(*scheduler));
+            }
+            Request::DelPort(service) => push_service(&mut attrs, service),
             Request::NewServer {
                 service,
                 server,
@@ -223,6 +236,13 @@ impl Request {
 }
 
 /// The `VIP` and `PORT` attributes naming `service`.
+/// A `SCHEDULER` attribute: the name, NUL-terminated.
+fn scheduler_attr(scheduler: SchedulerKind) -> Nlattr<u16, Buffer> {
+    let mut name = scheduler.name().as_bytes().to_vec();
+    name.push(0);
+    attr(top::SCHEDULER, &name)
+}
+
 fn push_service(attrs: &mut GenlBuffer<u16, Buffer>, service: &Service) {
     attrs.push(ipv4_attr(top::VIP, service.vip));
     attrs.push(attr(top::PORT, &service.port.to_ne_bytes()));
@@ -462,9 +482,16 @@ mod tests {
         let (cmd, _, attrs) = decode(&Request::DelVip(SERVICE.vip));
         assert_eq!(cmd, Cmd::DelVip as u8);
         assert_eq!(kinds(&attrs), [top::VIP]);
-        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE));
+        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, None));
         assert_eq!(cmd, Cmd::NewPort as u8);
         assert_eq!(kinds(&attrs), [top::VIP, top::PORT]);
+        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, Some(SchedulerKind::Wlc)));
+        assert_eq!(cmd, Cmd::NewPort as u8);
+        assert_eq!(kinds(&attrs), [top::VIP, top::PORT, top::SCHEDULER]);
+        assert_eq!(find(&attrs, top::SCHEDULER).payload, b"wlc\0");
+        let (cmd, _, attrs) = decode(&Request::SetPort(SERVICE, SchedulerKind::Sed));
+        assert_eq!(cmd, Cmd::SetPort as u8);
+        assert_eq!(find(&attrs, top::SCHEDULER).payload, b"sed\0");
         let (cmd, _, attrs) = decode(&Request::DelServer {
             service: SERVICE,
             server: SERVER,

@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn an_error_may_name_a_missing_attribute_or_a_weights_entry() {
-        let request = Request::NewPort(Service::new(Ipv4Addr::new(10, 0, 0, 1), 80)).encode();
+        let request = Request::NewPort(Service::new(Ipv4Addr::new(10, 0, 0, 1), 80), None).encode();
         let mut tlvs = Vec::new();
         put(
             &mut tlvs,

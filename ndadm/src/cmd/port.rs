@@ -1,10 +1,10 @@
-//! `ndadm port add|del|show`.
+//! `ndadm port add|set|del|show`.
 
 use std::net::Ipv4Addr;
 
 use clap::Subcommand;
 use ndadm::client::Client;
-use ndadm::model::{Port, Service};
+use ndadm::model::{Port, SchedulerKind, Service};
 
 use super::Failure;
 use crate::args;
@@ -18,6 +18,19 @@ pub enum PortCommand {
         /// The cluster address and port
         #[arg(value_name = "VIP:PORT", value_parser = args::service)]
         service: Service,
+        /// How new connections pick a server: wrr (weighted round robin, the default), wlc
+        /// (fewest connections per weight) or sed (shortest expected delay)
+        #[arg(long, value_name = "NAME", value_parser = args::scheduler)]
+        scheduler: Option<SchedulerKind>,
+    },
+    /// Change a port's scheduler; open connections stay with their servers
+    Set {
+        /// The cluster address and port
+        #[arg(value_name = "VIP:PORT", value_parser = args::service)]
+        service: Service,
+        /// wrr, wlc or sed
+        #[arg(long, value_name = "NAME", value_parser = args::scheduler)]
+        scheduler: SchedulerKind,
     },
     /// Remove a port with its servers and connections
     #[command(alias = "delete")]
@@ -39,7 +52,15 @@ impl PortCommand {
     /// Runs the command.
     pub fn run(self, client: &Client, output: &Output) -> Result<(), Failure> {
         match self {
-            PortCommand::Add { service } => client.add_port(service)?,
+            PortCommand::Add {
+                service,
+                scheduler: None,
+            } => client.add_port(service)?,
+            PortCommand::Add {
+                service,
+                scheduler: Some(scheduler),
+            } => client.add_port_scheduled(service, scheduler)?,
+            PortCommand::Set { service, scheduler } => client.set_scheduler(service, scheduler)?,
             PortCommand::Del { service } => client.del_port(service)?,
             PortCommand::Show { vip } => {
                 let mut ports = client.ports()?;
@@ -55,9 +76,13 @@ impl PortCommand {
 impl Render for [Port] {
     fn table(&self) -> Table {
         stats_table(
-            &[("VIP:PORT", Align::Left)],
-            self.iter()
-                .map(|port| (vec![port.service().to_string()], &port.stats)),
+            &[("VIP:PORT", Align::Left), ("SCHED", Align::Left)],
+            self.iter().map(|port| {
+                (
+                    vec![port.service().to_string(), port.scheduler.clone()],
+                    &port.stats,
+                )
+            }),
         )
     }
 }
@@ -73,7 +98,37 @@ mod tests {
         let service = Service::new(Ipv4Addr::new(10, 0, 0, 1), 80);
         assert_eq!(
             parse(&["ndadm", "port", "add", "10.0.0.1:80"]).unwrap(),
-            Object::Port(PortCommand::Add { service })
+            Object::Port(PortCommand::Add {
+                service,
+                scheduler: None
+            })
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "add", "10.0.0.1:80", "--scheduler", "wlc"]).unwrap(),
+            Object::Port(PortCommand::Add {
+                service,
+                scheduler: Some(SchedulerKind::Wlc)
+            })
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "set", "10.0.0.1:80", "--scheduler", "sed"]).unwrap(),
+            Object::Port(PortCommand::Set {
+                service,
+                scheduler: SchedulerKind::Sed
+            })
+        );
+        let error =
+            parse(&["ndadm", "port", "set", "10.0.0.1:80", "--scheduler", "lc"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error.to_string().contains("one of wrr, wlc, sed"),
+            "{error}"
+        );
+        assert_eq!(
+            parse(&["ndadm", "port", "set", "10.0.0.1:80"])
+                .unwrap_err()
+                .kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
         );
         assert_eq!(
             parse(&["ndadm", "port", "delete", "10.0.0.1:80"]).unwrap(),

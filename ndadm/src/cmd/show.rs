@@ -57,7 +57,11 @@ impl Render for Tree {
             }
             table.row(cells);
             for port in &vip.ports {
-                let mut cells = vec![format!("  {}:{}", vip.vip, port.port)];
+                // As ipvsadm -Ln has it: the service, then its scheduler.
+                let mut cells = vec![match &port.scheduler {
+                    Some(scheduler) => format!("  {}:{} {scheduler}", vip.vip, port.port),
+                    None => format!("  {}:{}", vip.vip, port.port),
+                }];
                 if with_stats {
                     cells.extend(counters(port.stats.as_ref()));
                 }
@@ -110,6 +114,7 @@ mod tests {
             vec![Port {
                 vip,
                 port: 80,
+                scheduler: "wrr".into(),
                 stats: stats(4),
             }],
             vec![
@@ -153,7 +158,7 @@ mod tests {
             Output::default().render(&tree().without_stats()),
             "VIP / PORT / SERVER  WEIGHT  STATE     MAC\n\
              10.0.0.1\n\
-             \x20 10.0.0.1:80\n\
+             \x20 10.0.0.1:80 wrr\n\
              \x20   -> 192.168.1.10       3  active    -\n\
              \x20   -> 192.168.1.11       0  quiesced  02:00:00:00:00:0b\n"
         );
@@ -165,7 +170,7 @@ mod tests {
             Output::default().render(&tree()),
             "VIP / PORT / SERVER  CONNS  ACTIVE  INACTIVE  PACKETS  BYTES  DROPS\n\
              10.0.0.1                 5       1         0       10   1000      2\n\
-             \x20 10.0.0.1:80            4       1         0       10   1000      2\n\
+             \x20 10.0.0.1:80 wrr        4       1         0       10   1000      2\n\
              \x20   -> 192.168.1.10      3       1         0       10   1000      2\n\
              \x20   -> 192.168.1.11      1       1         0       10   1000      2\n"
         );
@@ -185,6 +190,7 @@ mod tests {
                 "vip": "10.0.0.1",
                 "ports": [{
                     "port": 80,
+                    "scheduler": "wrr",
                     "servers": [
                         {"server": "192.168.1.10", "weight": 3, "mac": null, "state": "active"},
                         {"server": "192.168.1.11", "weight": 0, "mac": "02:00:00:00:00:0b",

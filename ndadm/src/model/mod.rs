@@ -9,6 +9,8 @@ mod stats;
 mod tree;
 
 pub use mac::MacAddr;
+/// The connection schedulers a port may run, as the module names them.
+pub use nd_core::sched::SchedulerKind;
 pub use objects::{Conn, Port, Server, ServerOptions, Vip, WeightEntry};
 pub use service::Service;
 pub use settings::{Config, ConfigChange, Info};

@@ -23,6 +23,8 @@ pub struct Port {
     pub vip: Ipv4Addr,
     /// The port.
     pub port: u16,
+    /// The name of its connection scheduler.
+    pub scheduler: String,
     /// Its counters.
     pub stats: Stats,
 }

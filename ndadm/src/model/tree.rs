@@ -33,6 +33,9 @@ pub struct VipNode {
 pub struct PortNode {
     /// The port.
     pub port: u16,
+    /// Its connection scheduler, when the port's own record was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// Its counters, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
@@ -60,14 +63,14 @@ impl Tree {
     /// Builds the tree from three dumps. The dumps are not one snapshot, so a port or server
     /// whose parent appeared in between still gets a (counter-less) parent node.
     pub fn assemble(vips: Vec<Vip>, ports: Vec<Port>, servers: Vec<Server>) -> Tree {
-        type Ports = BTreeMap<u16, (Option<Stats>, Vec<ServerNode>)>;
+        type Ports = BTreeMap<u16, (Option<(Stats, String)>, Vec<ServerNode>)>;
         let mut by_vip: BTreeMap<Ipv4Addr, (Option<Stats>, Ports)> = BTreeMap::new();
         for vip in vips {
             by_vip.entry(vip.vip).or_default().0 = Some(vip.stats);
         }
         for port in ports {
             let vip = by_vip.entry(port.vip).or_default();
-            vip.1.entry(port.port).or_default().0 = Some(port.stats);
+            vip.1.entry(port.port).or_default().0 = Some((port.stats, port.scheduler));
         }
         for server in servers {
             let vip = by_vip.entry(server.vip).or_default();
@@ -86,10 +89,12 @@ impl Tree {
                 stats,
                 ports: ports
                     .into_iter()
-                    .map(|(port, (stats, mut servers))| {
+                    .map(|(port, (own, mut servers))| {
                         servers.sort_by_key(|s| s.server);
+                        let (stats, scheduler) = own.unzip();
                         PortNode {
                             port,
+                            scheduler,
                             stats,
                             servers,
                         }
@@ -157,11 +162,13 @@ mod tests {
                 Port {
                     vip: a,
                     port: 443,
+                    scheduler: "wrr".into(),
                     stats: stats(4),
                 },
                 Port {
                     vip: a,
                     port: 80,
+                    scheduler: "wrr".into(),
                     stats: stats(3),
                 },
             ],
@@ -202,6 +209,7 @@ mod tests {
             vec![Port {
                 vip,
                 port: 25,
+                scheduler: "wrr".into(),
                 stats: stats(1),
             }],
             vec![server(vip, 25, 1, 1)],

@@ -7,7 +7,7 @@ use nd_netlink_proto::attr::top;
 use nd_netlink_proto::cmd::Cmd;
 use nd_netlink_proto::family::{FAMILY_VERSION, MAX_CONN_LIMIT, MAX_TIMEOUT_SECS};
 use ndadm::client::Request;
-use ndadm::model::{ConfigChange, MacAddr, ServerOptions, Service, WeightEntry};
+use ndadm::model::{ConfigChange, MacAddr, SchedulerKind, ServerOptions, Service, WeightEntry};
 
 use super::message::{flags, Attribute, Body, GenlRequest, NLA_F_NESTED};
 use super::mutate::{mutate, Mutation};
@@ -34,7 +34,7 @@ pub const MAX_TEMPLATE_WEIGHT: u32 = 10;
 
 /// Every command the module knows, with how often a template of it is drawn. Additions are
 /// favoured so that the configuration grows between the removals and flushes.
-const COMMAND_WEIGHTS: [(Cmd, u32); 17] = [
+const COMMAND_WEIGHTS: [(Cmd, u32); 18] = [
     (Cmd::Unspec, 1),
     (Cmd::NewVip, 10),
     (Cmd::DelVip, 2),
@@ -52,6 +52,7 @@ const COMMAND_WEIGHTS: [(Cmd, u32); 17] = [
     (Cmd::SetConfig, 6),
     (Cmd::Flush, 1),
     (Cmd::GetInfo, 3),
+    (Cmd::SetPort, 4),
 ];
 
 /// How a request came about.
@@ -182,7 +183,8 @@ fn typed_request(cmd: Cmd, rng: &mut Prng) -> Option<Request> {
         Cmd::NewVip => Request::NewVip(vip),
         Cmd::DelVip => Request::DelVip(vip),
         Cmd::GetVip => Request::GetVips,
-        Cmd::NewPort => Request::NewPort(service),
+        Cmd::NewPort => Request::NewPort(service, maybe_scheduler(rng)),
+        Cmd::SetPort => Request::SetPort(service, *rng.pick(&SchedulerKind::ALL)),
         Cmd::DelPort => Request::DelPort(service),
         Cmd::GetPort => Request::GetPorts,
         Cmd::NewServer => Request::NewServer {
@@ -207,6 +209,11 @@ fn typed_request(cmd: Cmd, rng: &mut Prng) -> Option<Request> {
         Cmd::Flush => Request::Flush,
         Cmd::GetInfo => Request::GetInfo,
     })
+}
+
+/// A scheduler half the time, the module's default otherwise.
+fn maybe_scheduler(rng: &mut Prng) -> Option<SchedulerKind> {
+    rng.chance(50).then(|| *rng.pick(&SchedulerKind::ALL))
 }
 
 fn weight(rng: &mut Prng) -> u32 {

@@ -203,7 +203,10 @@ impl Hold {
     /// Opens `conns` connections to `vip`:80 that stream for `seconds`, and waits until they
     /// are established.
     pub fn start(vip: &str, conns: u32, seconds: u32) -> Result<Hold, String> {
-        let ready = format!("/tmp/hold-ready-{}", std::process::id());
+        // Several holds may be open at once: each has a file of its own.
+        static HOLDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let number = HOLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ready = format!("/tmp/hold-ready-{}-{number}", std::process::id());
         let _ = std::fs::remove_file(&ready);
         let child = in_ns(
             CLIENT_NS,
@@ -330,6 +333,11 @@ pub fn servers(ns: &str) -> Result<Vec<ServerRow>, String> {
 /// The dispatcher's global figures (`ndadm info`).
 pub fn info(ns: &str) -> Result<Value, String> {
     ndadm_json(ns, &["info"])
+}
+
+/// What the dispatcher in `ns` dropped, by reason, for failure messages.
+pub fn drops(ns: &str) -> String {
+    info(ns).map_or_else(|e| e, |v| v["drops"].to_string())
 }
 
 /// A number inside `v` at `path`.

@@ -39,7 +39,12 @@ pub fn manager_slow_server() -> Outcome {
     let report = connect(VIP, 80, 200, 4)?;
     println!("  distribution {:?}", report.per_server);
     ensure(report.ok == 200, || {
-        format!("{} connections failed: {:?}", report.failed, report.errors)
+        format!(
+            "{} connections failed: {:?}; the dispatcher dropped {}",
+            report.failed,
+            report.errors,
+            drops(LB_NS)
+        )
     })?;
     let slow = share(&report, 2);
     ensure(slow < share(&report, 0) && slow < share(&report, 1), || {

@@ -9,6 +9,7 @@ mod managed;
 mod manager_scenarios;
 pub mod memory;
 mod scenarios;
+mod schedulers;
 mod unload;
 
 use cluster::Outcome;
@@ -34,6 +35,7 @@ const SCENARIOS: &[Scenario] = &[
     ("batch_weights", scenarios::batch_weights),
     ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
+    ("least_connection", schedulers::least_connection),
     ("netlink_fuzzing", adversarial::netlink_fuzzing),
     ("malformed_packets", adversarial::malformed_packets),
     ("syn_flood", adversarial::syn_flood),

@@ -63,7 +63,12 @@ pub fn direct_server_return() -> Outcome {
         report.server_saw_peer, report.server_saw_local
     );
     ensure(report.ok == 60, || {
-        format!("{} connections failed: {:?}", report.failed, report.errors)
+        format!(
+            "{} connections failed: {:?}; the dispatcher dropped {}",
+            report.failed,
+            report.errors,
+            drops(LB_NS)
+        )
     })?;
     ensure(report.server_saw_peer == [CLIENT], || {
         format!("servers saw peers {:?}", report.server_saw_peer)
@@ -112,7 +117,12 @@ pub fn two_networks() -> Outcome {
         report.per_server
     );
     ensure(report.ok == 60, || {
-        format!("{} connections failed: {:?}", report.failed, report.errors)
+        format!(
+            "{} connections failed: {:?}; the dispatcher dropped {}",
+            report.failed,
+            report.errors,
+            drops(LB_NS)
+        )
     })?;
     for name in SERVER_NAMES {
         let got = report.per_server.get(name).copied().unwrap_or(0);
