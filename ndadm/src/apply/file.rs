@@ -11,6 +11,7 @@
 //!
 //! [[vip.port]]
 //! port = 80
+//! scheduler = "wlc"           # optional: wrr, wlc or sed; left out, the port keeps its own
 //! server = [
 //!   { address = "192.168.1.10", weight = 5 },
 //!   { address = "192.168.1.11", mac = "02:00:00:00:00:0b" },   # weight 1
@@ -23,7 +24,7 @@ use std::net::Ipv4Addr;
 use std::ops::Range;
 
 use nd_netlink_proto::family::{MAX_PORTS_PER_VIP, MAX_SERVERS_PER_PORT, MAX_VIPS};
-use ndadm::model::{ConfigChange, MacAddr};
+use ndadm::model::{ConfigChange, MacAddr, SchedulerKind};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
@@ -63,6 +64,7 @@ struct VipSection {
 #[serde(deny_unknown_fields)]
 struct PortSection {
     port: Spanned<PortNumber>,
+    scheduler: Option<Scheduler>,
     #[serde(default)]
     server: Vec<ServerSection>,
 }
@@ -96,6 +98,7 @@ checked_value!(Address(Ipv4Addr) from String, args::address);
 checked_value!(PortNumber(u16) from i64, port_number);
 checked_value!(Weight(u32) from i64, args::weight);
 checked_value!(Mac(MacAddr) from String, args::mac);
+checked_value!(Scheduler(SchedulerKind) from String, args::scheduler);
 checked_value!(Seconds(u32) from i64, args::timeout);
 checked_value!(SecondsOrOff(u32) from i64, args::timeout_or_off);
 checked_value!(ConnLimit(u32) from i64, args::conn_limit);
@@ -168,6 +171,9 @@ pub fn parse(file: &str, text: &str) -> Result<Desired, Invalid> {
                     Some(port_span),
                     format!("{addr}:{number} has more than {MAX_SERVERS_PER_PORT} servers"),
                 ));
+            }
+            if let Some(scheduler) = port.scheduler {
+                desired.schedulers.insert((addr, number), scheduler.0);
             }
             let servers = ports.entry(number).or_default();
             let mut server_lines = BTreeMap::new();
@@ -353,6 +359,23 @@ address = "10.0.0.2"
         assert_eq!(
             (error.line, error.field.as_deref()),
             (Some(4), Some("conn_limit"))
+        );
+    }
+
+    #[test]
+    fn reads_a_port_scheduler_and_names_a_bad_one() {
+        let text = EXAMPLE.replace("port = 443", "port = 443\nscheduler = \"wlc\"");
+        let desired = parse_ok(&text);
+        let a = Ipv4Addr::new(10, 0, 0, 1);
+        assert_eq!(
+            desired.schedulers.into_iter().collect::<Vec<_>>(),
+            [((a, 443), SchedulerKind::Wlc)]
+        );
+        let error = parse_err(&EXAMPLE.replace("port = 443", "port = 443\nscheduler = \"lc\""));
+        assert_eq!(error.field.as_deref(), Some("scheduler"));
+        assert_eq!(
+            error.message,
+            "no scheduler named \"lc\" (one of wrr, wlc, sed)"
         );
     }
 

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ndadm::client::Request;
-use ndadm::model::{Config, ConfigChange, ServerNode, ServerOptions, Service, Tree, WeightEntry};
+use ndadm::model::{
+    Config, ConfigChange, PortNode, ServerNode, ServerOptions, Service, Tree, WeightEntry,
+};
 
 use super::{Desired, DesiredServer};
 
@@ -29,14 +31,14 @@ pub fn plan(current: &Tree, config: &Config, desired: &Desired) -> Vec<Request> 
         let Some(current_vip) = current_vips.get(&addr) else {
             additions.push(Request::NewVip(addr));
             for (&port, servers) in desired_ports {
-                add_port(&mut additions, Service::new(addr, port), servers);
+                add_port(&mut additions, desired, Service::new(addr, port), servers);
             }
             continue;
         };
-        let current_ports: BTreeMap<u16, &[ServerNode]> = current_vip
+        let current_ports: BTreeMap<u16, &PortNode> = current_vip
             .ports
             .iter()
-            .map(|port| (port.port, port.servers.as_slice()))
+            .map(|port| (port.port, port))
             .collect();
         for &port in current_ports
             .keys()
@@ -47,13 +49,21 @@ pub fn plan(current: &Tree, config: &Config, desired: &Desired) -> Vec<Request> 
         for (&port, servers) in desired_ports {
             let service = Service::new(addr, port);
             match current_ports.get(&port) {
-                None => add_port(&mut additions, service, servers),
-                Some(current_servers) => reconcile_port(
-                    service,
-                    current_servers,
-                    servers,
-                    (&mut removals, &mut additions, &mut changes),
-                ),
+                None => add_port(&mut additions, desired, service, servers),
+                Some(current_port) => {
+                    let wanted = desired.schedulers.get(&(addr, port));
+                    if let Some(&wanted) = wanted {
+                        if current_port.scheduler.as_deref() != Some(wanted.name()) {
+                            changes.push(Request::SetPort(service, wanted));
+                        }
+                    }
+                    reconcile_port(
+                        service,
+                        &current_port.servers,
+                        servers,
+                        (&mut removals, &mut additions, &mut changes),
+                    )
+                }
             }
         }
     }
@@ -70,10 +80,12 @@ pub fn plan(current: &Tree, config: &Config, desired: &Desired) -> Vec<Request> 
 
 fn add_port(
     additions: &mut Vec<Request>,
+    desired: &Desired,
     service: Service,
     servers: &BTreeMap<Ipv4Addr, DesiredServer>,
 ) {
-    additions.push(Request::NewPort(service, None));
+    let scheduler = desired.schedulers.get(&(service.vip, service.port));
+    additions.push(Request::NewPort(service, scheduler.copied()));
     for (&server, wanted) in servers {
         additions.push(new_server(service, server, wanted));
     }
@@ -156,7 +168,7 @@ fn config_change(current: &Config, wanted: &ConfigChange) -> ConfigChange {
 #[cfg(test)]
 mod tests {
     use nd_netlink_proto::attr::ServerState;
-    use ndadm::model::{MacAddr, Port, Server, Stats, Vip, WireState};
+    use ndadm::model::{MacAddr, Port, SchedulerKind, Server, Stats, Vip, WireState};
 
     use super::*;
 
@@ -268,6 +280,29 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn a_named_scheduler_is_given_to_new_ports_and_set_on_old_ones() {
+        let mut wanted = desired(&[(1, 80, 10, 1, None), (2, 81, 10, 1, None)], &[]);
+        wanted.schedulers.insert((ip(1), 80), SchedulerKind::Wlc);
+        wanted.schedulers.insert((ip(2), 81), SchedulerKind::Sed);
+        // 10.0.0.1:80 runs wrr; 10.0.0.2:81 is new.
+        let current = tree(&[1], &[(1, 80)], &[(1, 80, 10, 1, None)]);
+        let requests = plan(&current, &CONFIG, &wanted);
+        assert!(requests.contains(&Request::NewPort(
+            Service::new(ip(2), 81),
+            Some(SchedulerKind::Sed)
+        )));
+        assert!(requests.contains(&Request::SetPort(
+            Service::new(ip(1), 80),
+            SchedulerKind::Wlc
+        )));
+        // A port the file names no scheduler for keeps its own.
+        wanted.schedulers.clear();
+        let requests = plan(&current, &CONFIG, &wanted);
+        assert!(!requests.iter().any(|r| matches!(r, Request::SetPort(..))));
+        assert!(requests.contains(&Request::NewPort(Service::new(ip(2), 81), None)));
     }
 
     #[test]

@@ -93,6 +93,25 @@ impl Balancer {
         Ok(balancer)
     }
 
+    /// Makes the HTTP port schedule by `scheduler` (`wrr` or `wlc`): `ndadm port set` for the
+    /// Executor, `ipvsadm -E` for IPVS.
+    pub fn schedule_http_by(&self, scheduler: &str) -> Outcome {
+        let service = format!("{VIP}:{HTTP_PORT}");
+        match self.path {
+            PathKind::Ours => ndadm(
+                BALANCER_NS,
+                &["port", "set", &service, "--scheduler", scheduler],
+            )
+            .map(drop),
+            PathKind::Ipvs => run(
+                BALANCER_NS,
+                &["ipvsadm", "-E", "-t", &service, "-s", scheduler],
+            )
+            .map(drop),
+            PathKind::Direct => Ok(()),
+        }
+    }
+
     /// The MAC frames for `path` are injected to.
     pub fn mac(&self) -> Result<String, String> {
         let ns = match self.path {

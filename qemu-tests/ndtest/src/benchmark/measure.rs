@@ -21,10 +21,12 @@ fn client<T: DeserializeOwned>(args: &[&str]) -> Result<T, String> {
     parse(args[0], &run(CLIENT_NS, &full)?)
 }
 
-/// Connection rate: closed-loop transactions (connect, request, response, close).
+/// Connection rate: closed-loop transactions (connect, request, response, close), under the
+/// balancer's scheduler `scheduler`, whose name keys the figure unless it is the default.
 pub fn connection_rate(
     plan: &Plan,
     path: PathKind,
+    scheduler: &str,
     results: &mut BenchResults,
 ) -> Result<f64, String> {
     let to = format!("{}:{HTTP_PORT}", balancer::target(path));
@@ -37,13 +39,19 @@ pub fn connection_rate(
         "--seconds",
         &plan.seconds.to_string(),
     ])?;
-    results.figure(
-        "conn_rate",
-        "new connections (connect, request, response, close)",
-        "1/s",
-        Better::Higher,
-    );
-    results.record("conn_rate", path, report.rate);
+    let (key, label) = if scheduler == "wrr" {
+        (
+            "conn_rate".to_owned(),
+            "new connections (connect, request, response, close)".to_owned(),
+        )
+    } else {
+        (
+            format!("conn_rate_{scheduler}"),
+            format!("new connections, {scheduler} scheduling"),
+        )
+    };
+    results.figure(&key, &label, "1/s", Better::Higher);
+    results.record(&key, path, report.rate);
     if report.failed > 0 {
         results.notes.push(format!(
             "{}: {} of {} transactions failed: {:?}",

@@ -145,7 +145,7 @@ pub fn run_plan(plan: &Plan) -> Result<BenchResults, String> {
     // manages without a balancer, a moderate load on every path.
     let calibration = {
         let _direct = Balancer::up(PathKind::Direct)?;
-        measure::connection_rate(plan, PathKind::Direct, &mut BenchResults::default())?
+        measure::connection_rate(plan, PathKind::Direct, "wrr", &mut BenchResults::default())?
     };
     let latency_rate = ((calibration / 3.0) as u64).max(10);
     results
@@ -155,10 +155,15 @@ pub fn run_plan(plan: &Plan) -> Result<BenchResults, String> {
         for path in order(round) {
             println!("  round {} of {}: {}", round + 1, plan.rounds, path.name());
             {
-                let _balancer = Balancer::up(path)?;
-                measure::connection_rate(plan, path, &mut results)?;
+                let balancer = Balancer::up(path)?;
+                measure::connection_rate(plan, path, "wrr", &mut results)?;
                 measure::latency(plan, path, latency_rate, &mut results)?;
                 measure::stream(plan, path, &mut results)?;
+                // What least-connection scheduling costs a new connection, against IPVS's.
+                if path != PathKind::Direct {
+                    balancer.schedule_http_by("wlc")?;
+                    measure::connection_rate(plan, path, "wlc", &mut results)?;
+                }
             }
             // Without a balancer there is no table: one size shows the limit.
             let sizes = if path == PathKind::Direct {
@@ -189,8 +194,9 @@ pub fn check_complete(plan: &Plan, results: &BenchResults) -> Outcome {
             &[PathKind::Ours, PathKind::Ipvs]
         } else if row.figure.key.starts_with("table_bytes") {
             &[PathKind::Ours]
-        } else if row.figure.key.starts_with("forward_pps")
-            && row.figure.key != format!("forward_pps@{}", plan.table_sizes[0])
+        } else if row.figure.key.starts_with("conn_rate_")
+            || (row.figure.key.starts_with("forward_pps")
+                && row.figure.key != format!("forward_pps@{}", plan.table_sizes[0]))
         {
             &[PathKind::Ours, PathKind::Ipvs]
         } else {
