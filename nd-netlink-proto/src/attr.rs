@@ -58,8 +58,28 @@ pub mod top {
     /// A port's connection scheduler: its name, NUL-terminated, at most
     /// [`crate::family::MAX_SCHEDULER_NAME`] bytes before the NUL (`wrr`, `wlc` or `sed`).
     pub const SCHEDULER: u16 = 24;
+    /// A port's client affinity: how long a client's binding to its server outlives its last
+    /// connection, in seconds (u32; 0 turns affinity off).
+    pub const AFFINITY_TIMEOUT: u16 = 25;
+    /// A port's client affinity: the length of the netmask that groups clients (u32, 0 to
+    /// 32; 32, each address on its own, by default).
+    pub const AFFINITY_PREFIX: u16 = 26;
+    /// A port's client affinity: what a quiesced server's clients do (u32, an
+    /// [`AffinityQuiesced`] value).
+    pub const AFFINITY_QUIESCED: u16 = 27;
+    /// Affinity records: of a server (server dumps), or in all (`GET_INFO`) (u32).
+    pub const AFFINITY_RECORDS: u16 = 28;
+    /// Bound on the affinity records (u32).
+    pub const AFFINITY_LIMIT: u16 = 29;
+    /// The Executor's high-availability role (u32, an [`HaRole`] value).
+    pub const HA_ROLE: u16 = 30;
+    /// A batch of synchronisation records (binary: whole
+    /// [`crate::sync_record::RECORD_LEN`]-byte records).
+    pub const SYNC_BATCH: u16 = 31;
+    /// Synchronisation figures (nested, attributes in [`super::sync`]).
+    pub const SYNC: u16 = 32;
     /// The highest top-level attribute number.
-    pub const MAX: u16 = SCHEDULER;
+    pub const MAX: u16 = SYNC;
 }
 
 /// Attributes of one `WEIGHTS` element.
@@ -125,6 +145,97 @@ pub mod drops {
     pub const HALF_OPEN_EVICTED: u16 = 9;
     /// The highest number.
     pub const MAX: u16 = HALF_OPEN_EVICTED;
+}
+
+/// Attributes of the `SYNC` nest: the Executor's own counts, and what the sync daemon last
+/// reported of its link to the peer.
+pub mod sync {
+    /// Never sent.
+    pub const UNSPEC: u16 = 0;
+    /// Records the Executor published (u64).
+    pub const EMITTED: u16 = 1;
+    /// Records the Executor could not publish: its queue was full or no memory (u64).
+    pub const DROPPED: u16 = 2;
+    /// Records the Executor installed from its peer (u64).
+    pub const INSTALLED: u16 = 3;
+    /// Records it refused to install: no such port or server here (u64).
+    pub const REFUSED: u16 = 4;
+    /// The peer's address (u32, network order), from the daemon.
+    pub const PEER: u16 = 5;
+    /// Whether the daemon is connected to its peer (u32, 0 or 1).
+    pub const CONNECTED: u16 = 6;
+    /// Records sent to the peer and not yet acknowledged installed (u64).
+    pub const LAG_RECORDS: u16 = 7;
+    /// How long the oldest unacknowledged record has waited, in milliseconds (u32).
+    pub const LAG_MS: u16 = 8;
+    /// Records the daemon sent to the peer (u64).
+    pub const SENT: u16 = 9;
+    /// Records the daemon received from the peer (u64).
+    pub const RECEIVED: u16 = 10;
+    /// How long ago the daemon last reported, in milliseconds (u32; only in replies).
+    pub const REPORT_AGE_MS: u16 = 11;
+    /// Padding for 64-bit attributes.
+    pub const PAD: u16 = 12;
+    /// The highest number.
+    pub const MAX: u16 = PAD;
+}
+
+/// The Executor's part in a pair of dispatchers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum HaRole {
+    /// Dispatches connections and publishes its table (also a lone dispatcher's role).
+    Active = 1,
+    /// Forwards nothing; holds the shadow table its peer publishes.
+    Standby = 2,
+}
+
+impl HaRole {
+    /// Maps a wire value to a role.
+    pub fn from_u8(value: u8) -> Option<HaRole> {
+        match value {
+            1 => Some(HaRole::Active),
+            2 => Some(HaRole::Standby),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name tools print and take.
+    pub fn name(self) -> &'static str {
+        match self {
+            HaRole::Active => "active",
+            HaRole::Standby => "standby",
+        }
+    }
+}
+
+/// What the clients bound to a quiesced server do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AffinityQuiesced {
+    /// They stay with it until their records expire.
+    Keep = 0,
+    /// Their next connection is scheduled afresh, and the record follows it.
+    Rebalance = 1,
+}
+
+impl AffinityQuiesced {
+    /// Maps a wire value.
+    pub fn from_u8(value: u8) -> Option<AffinityQuiesced> {
+        match value {
+            0 => Some(AffinityQuiesced::Keep),
+            1 => Some(AffinityQuiesced::Rebalance),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name tools print and take.
+    pub fn name(self) -> &'static str {
+        match self {
+            AffinityQuiesced::Keep => "keep",
+            AffinityQuiesced::Rebalance => "rebalance",
+        }
+    }
 }
 
 /// The TCP state of a connection entry, as seen from the client-to-server direction.
@@ -220,10 +331,12 @@ mod tests {
         // The kernel sizes its policy and parse arrays by MAX; a gap or an overlap would
         // silently leave an attribute unvalidated.
         // Numbers only ever grow at the end, so PAD is no longer always the last one.
-        assert_eq!(top::MAX, 24);
+        assert_eq!(top::MAX, 32);
         assert_eq!(top::TIMEOUT_SYN_PRESSURE, top::PAD + 1);
         assert_eq!(top::CONN_TABLE_BYTES, top::TIMEOUT_SYN_PRESSURE + 1);
         assert_eq!(top::SCHEDULER, top::CONN_TABLE_BYTES + 1);
+        assert_eq!(top::SYNC, top::SCHEDULER + 8);
+        assert_eq!(sync::PAD, sync::MAX);
         assert_eq!(weight_entry::MAX, 2);
         assert_eq!(stats::PAD, stats::MAX);
         assert_eq!(drops::MAX, 9);

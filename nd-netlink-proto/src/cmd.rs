@@ -12,7 +12,8 @@ pub enum Cmd {
     DelVip = 2,
     /// Dump cluster addresses; each reply carries `VIP`, `STATS`.
     GetVip = 3,
-    /// Add a port to a cluster address: `VIP`, `PORT`, optional `SCHEDULER` (default `wrr`).
+    /// Add a port to a cluster address: `VIP`, `PORT`, optional `SCHEDULER` (default `wrr`)
+    /// and `AFFINITY_*` (default: no affinity).
     NewPort = 4,
     /// Remove a port with its servers and connections: `VIP`, `PORT`.
     DelPort = 5,
@@ -41,14 +42,29 @@ pub enum Cmd {
     Flush = 15,
     /// Read global figures: `VERSION`, `CONN_COUNT`, `CONN_LIMIT`, `CONN_TABLE_BYTES`, `DROPS`.
     GetInfo = 16,
-    /// Change a port's scheduler: `VIP`, `PORT`, `SCHEDULER`. Open connections stay with
-    /// their servers; new ones are scheduled the new way.
+    /// Change a port: `VIP`, `PORT`, and `SCHEDULER` and/or `AFFINITY_*`. Open connections
+    /// stay with their servers; new ones are scheduled the new way. Changing the affinity
+    /// settings drops the port's affinity records.
     SetPort = 17,
+    /// Set the Executor's role: `HA_ROLE`.
+    SetHa = 18,
+    /// Read the role and the synchronisation figures: the reply carries `HA_ROLE`, `SYNC`.
+    GetHa = 19,
+    /// Install records of the peer's table: `SYNC_BATCH`.
+    SyncInstall = 20,
+    /// The sync daemon's report of its link to the peer: `SYNC` with `PEER`, `CONNECTED`,
+    /// `LAG_RECORDS`, `LAG_MS`, `SENT`, `RECEIVED`.
+    SetSyncStatus = 21,
+    /// Dump the affinity records; each reply carries `VIP`, `PORT`, `CLIENT`,
+    /// `AFFINITY_PREFIX`, `SERVER`, `CONN_COUNT` (its open connections) and `EXPIRES_MS`.
+    GetAffinity = 22,
+    /// Published on the `sync` multicast group, never requested: `SYNC_BATCH`.
+    SyncRecords = 23,
 }
 
 impl Cmd {
     /// The highest command number.
-    pub const MAX: u8 = Cmd::SetPort as u8;
+    pub const MAX: u8 = Cmd::SyncRecords as u8;
 
     /// Maps a wire value to a command, `None` for numbers this side does not know.
     pub fn from_u8(value: u8) -> Option<Cmd> {
@@ -71,6 +87,12 @@ impl Cmd {
             Cmd::Flush,
             Cmd::GetInfo,
             Cmd::SetPort,
+            Cmd::SetHa,
+            Cmd::GetHa,
+            Cmd::SyncInstall,
+            Cmd::SetSyncStatus,
+            Cmd::GetAffinity,
+            Cmd::SyncRecords,
         ];
         ALL.get(usize::from(value)).copied()
     }

@@ -21,3 +21,11 @@ pub const MAX_CONN_LIMIT: u32 = 1 << 24;
 pub const MAX_TIMEOUT_SECS: u32 = 7 * 24 * 3600;
 /// Longest scheduler name, without its NUL.
 pub const MAX_SCHEDULER_NAME: u16 = 15;
+/// The multicast group the active Executor publishes its table's changes on.
+pub const SYNC_GROUP: &str = "sync";
+/// The same name as the NUL-terminated bytes the kernel registers.
+pub const SYNC_GROUP_NUL: &[u8] = b"sync\0";
+/// Largest affinity timeout, in seconds (a day).
+pub const MAX_AFFINITY_TIMEOUT_SECS: u32 = 24 * 3600;
+/// Most records one `SYNC_BATCH` carries.
+pub const MAX_SYNC_BATCH: usize = 1024;

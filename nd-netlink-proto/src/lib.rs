@@ -7,3 +7,4 @@ pub mod attr;
 pub mod cmd;
 pub mod family;
 pub mod nla;
+pub mod sync_record;

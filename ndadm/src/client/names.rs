@@ -1,6 +1,6 @@
 //! Printable names of attribute numbers, for error messages.
 
-use nd_netlink_proto::attr::{drops, stats, top, weight_entry};
+use nd_netlink_proto::attr::{drops, stats, sync, top, weight_entry};
 
 /// The attribute numbering an attribute belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub enum AttrSpace {
     Stats,
     /// Attributes inside `DROPS`.
     Drops,
+    /// Attributes inside `SYNC`.
+    Sync,
 }
 
 impl AttrSpace {
@@ -45,6 +47,14 @@ impl AttrSpace {
                 "TIMEOUT_SYN_PRESSURE",
                 "CONN_TABLE_BYTES",
                 "SCHEDULER",
+                "AFFINITY_TIMEOUT",
+                "AFFINITY_PREFIX",
+                "AFFINITY_QUIESCED",
+                "AFFINITY_RECORDS",
+                "AFFINITY_LIMIT",
+                "HA_ROLE",
+                "SYNC_BATCH",
+                "SYNC",
             ],
             AttrSpace::WeightEntry => &["UNSPEC", "SERVER", "WEIGHT"],
             AttrSpace::Stats => &[
@@ -71,6 +81,21 @@ impl AttrSpace {
                 "PAD",
                 "HALF_OPEN_EVICTED",
             ],
+            AttrSpace::Sync => &[
+                "UNSPEC",
+                "EMITTED",
+                "DROPPED",
+                "INSTALLED",
+                "REFUSED",
+                "PEER",
+                "CONNECTED",
+                "LAG_RECORDS",
+                "LAG_MS",
+                "SENT",
+                "RECEIVED",
+                "REPORT_AGE_MS",
+                "PAD",
+            ],
         };
         names.get(usize::from(kind)).copied()
     }
@@ -82,6 +107,7 @@ impl AttrSpace {
             AttrSpace::WeightEntry => "WEIGHTS entry ",
             AttrSpace::Stats => "STATS ",
             AttrSpace::Drops => "DROPS ",
+            AttrSpace::Sync => "SYNC ",
         };
         match self.name(kind) {
             Some(name) => format!("{prefix}{name}"),
@@ -96,6 +122,7 @@ impl AttrSpace {
             AttrSpace::WeightEntry => weight_entry::MAX,
             AttrSpace::Stats => stats::MAX,
             AttrSpace::Drops => drops::MAX,
+            AttrSpace::Sync => sync::MAX,
         }
     }
 }
@@ -111,6 +138,7 @@ mod tests {
             AttrSpace::WeightEntry,
             AttrSpace::Stats,
             AttrSpace::Drops,
+            AttrSpace::Sync,
         ] {
             for kind in 0..=space.max() {
                 assert!(space.name(kind).is_some(), "{space:?} {kind}");

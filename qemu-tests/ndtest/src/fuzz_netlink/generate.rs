@@ -132,7 +132,9 @@ pub fn is_mutating_command(cmd: u8) -> bool {
             | Cmd::GetServer
             | Cmd::GetConn
             | Cmd::GetConfig
-            | Cmd::GetInfo,
+            | Cmd::GetInfo
+            | Cmd::GetHa
+            | Cmd::GetAffinity,
         ) => false,
         Some(_) => true,
     }
@@ -208,6 +210,14 @@ fn typed_request(cmd: Cmd, rng: &mut Prng) -> Option<Request> {
         Cmd::SetConfig => Request::SetConfig(config_change(rng)),
         Cmd::Flush => Request::Flush,
         Cmd::GetInfo => Request::GetInfo,
+        // Not templated: high availability is driven by its own daemon, and its records
+        // are fuzzed as raw requests; the publication is never a request.
+        Cmd::SetHa
+        | Cmd::GetHa
+        | Cmd::SyncInstall
+        | Cmd::SetSyncStatus
+        | Cmd::GetAffinity
+        | Cmd::SyncRecords => return None,
     })
 }
 
