@@ -6,6 +6,7 @@
 
 pub mod admin_probe;
 pub mod agent_garbage;
+pub mod atomic_file;
 pub mod bench;
 pub mod benchmark;
 pub mod connect;
