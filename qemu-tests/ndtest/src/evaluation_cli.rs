@@ -1,4 +1,5 @@
-//! The load-sharing evaluation's subcommands: the emulated server and the request mix.
+//! The load-sharing evaluation's subcommands: the emulated server, the request mix, and the
+//! driver that runs them in the VM.
 
 use clap::Subcommand;
 use nd_load_model::workload::SizeMix;
@@ -81,6 +82,17 @@ pub enum EvaluationCommand {
         /// How long requests under way at the end of the window may finish.
         #[arg(long, value_name = "MS", default_value_t = 30_000)]
         drain_ms: u64,
+    },
+    /// Runs the load-sharing evaluation (inside the test VM): emulated servers of unequal
+    /// capacities, the request mix near capacity, and each policy in turn; prints a table
+    /// and the results as JSON.
+    Evaluate {
+        /// A short version of the plan, to see that it works.
+        #[arg(long)]
+        quick: bool,
+        /// Also writes the results, one line of JSON, to this file.
+        #[arg(long, value_name = "PATH")]
+        results: Option<PathBuf>,
     },
 }
 
@@ -195,6 +207,31 @@ pub fn run(command: EvaluationCommand) -> ExitCode {
                 drain: Duration::from_millis(drain_ms),
             };
             print_report("workload", workload::run(&options).map(|r| r.to_json()))
+        }
+        EvaluationCommand::Evaluate { quick, results } => {
+            let plan = if quick {
+                ndtest::evaluation::Plan::quick()
+            } else {
+                ndtest::evaluation::Plan::full()
+            };
+            match ndtest::evaluation::run_plan(&plan) {
+                Ok(measured) => {
+                    ndtest::evaluation::print(&measured);
+                    if let Some(path) = results {
+                        let json = serde_json::to_string(&measured).unwrap_or_default();
+                        if let Err(e) = std::fs::write(&path, json + "\n") {
+                            eprintln!("ndtest evaluate: {}: {e}", path.display());
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                    println!("nd-evaluate: done");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("ndtest evaluate: {error}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod atomic_file;
 pub mod bench;
 pub mod benchmark;
 pub mod connect;
+pub mod evaluation;
 pub mod fuzz_netlink;
 pub mod greeting;
 pub mod hold;

@@ -333,6 +333,7 @@ fn argument_errors_exit_2_with_a_message() {
         workload(&["--rate", "10", "--concurrency-limit", "0"]),
         workload(&["--rate", "10", "--timeout-ms", "0"]),
         run_ndtest(&["workload", "--to", "127.0.0.1:1", "--rate", "10"]),
+        run_ndtest(&["evaluate", "--rounds", "3"]),
     ];
     for output in outputs {
         assert_eq!(output.status.code(), Some(2), "{output:?}");
