@@ -6,7 +6,8 @@ MUSL := x86_64-unknown-linux-musl
 KERNEL_CONFIG := qemu-tests/kernel-debug.config
 TOOLS := target/$(MUSL)/release
 
-.PHONY: all deps kernel module tools unit qemu-test check demo stress bench bench-quick clean
+.PHONY: all deps kernel module tools unit qemu-test check demo stress bench bench-quick evaluate \
+	evaluate-quick clean
 
 all: module tools
 
@@ -44,6 +45,14 @@ bench: tools
 # One short round of it, to see that it works.
 bench-quick: tools
 	qemu-tests/run-bench.sh --quick
+
+# The load-sharing evaluation in the VM (about 20 minutes); writes docs/evaluation-vm.md.
+evaluate: tools
+	qemu-tests/run-evaluation.sh
+
+# One short round of it, rendered into build/evaluation-quick/.
+evaluate-quick: tools
+	qemu-tests/run-evaluation.sh --quick
 
 # The adversarial scenarios at full size (CI runs them scaled down).
 stress: module tools

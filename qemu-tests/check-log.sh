@@ -20,6 +20,11 @@ if [ "$mode" = bench ] && ! grep -q '^nd-bench: done' "$log"; then
     grep -E '^ndtest benchmark:' "$log" >&2 || true
     exit 1
 fi
+if [ "$mode" = evaluate ] && ! grep -q '^nd-evaluate: done' "$log"; then
+    echo "check-log: the evaluation did not complete" >&2
+    grep -E '^ndtest evaluate:' "$log" >&2 || true
+    exit 1
+fi
 # The suite's kernel is the debug one: a run without the leak scan checked less than it says.
 if [ "$mode" = suite ] && ! grep -q '^nd-guest: kmemleak scanned' "$log"; then
     echo "check-log: no kmemleak scan in the guest" >&2

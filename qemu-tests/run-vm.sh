@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Boots the test kernel under QEMU with an initramfs holding the module, ndadm, ndtest, the
-# Manager and its agent, and the guest scripts; runs MODE (suite or demo) and checks the
-# guest's log.
+# Manager and its agent, and the guest scripts; runs MODE (the suite, the demo, the benchmark
+# or the load-sharing evaluation) and checks the guest's log.
 #
-# Usage: run-vm.sh suite|demo|bench [SCENARIO...]
+# Usage: run-vm.sh suite|demo|bench|evaluate [SCENARIO...]
+#   e.g. run-vm.sh suite evaluation_smoke   (one scenario of the suite)
 # ND_STRESS=1 runs the adversarial scenarios at full size instead of the size CI affords.
 # KDIR and ND_MODULE choose another kernel tree and the module built for it. What the guest
 # writes to its second serial port (/dev/ttyS1) lands in ND_RESULTS, if given.
 set -euo pipefail
 
-mode=${1:?usage: run-vm.sh suite|demo|bench [SCENARIO...]}
+mode=${1:?usage: run-vm.sh suite|demo|bench|evaluate [SCENARIO...]}
 shift
 here=$(dirname "$(realpath "$0")")
 top=$(dirname "$here")

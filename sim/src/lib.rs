@@ -11,18 +11,18 @@
 //! write it.
 
 pub mod arrivals;
-pub mod chart;
 pub mod evaluation;
 pub mod events;
 pub mod manager_link;
 pub mod outcome;
 pub mod policy;
-pub mod ps_queue;
 pub mod report;
-pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod server;
 pub mod settle;
 pub mod study;
-pub mod workload;
+
+// Shared with the test VM's emulated servers and clients, and with the other reports.
+pub use nd_charts as chart;
+pub use nd_load_model::{ps_queue, rng, workload};

@@ -2,13 +2,14 @@
 
 use clap::Subcommand;
 use ndadm::model::MacAddr;
+use ndtest::atomic_file::write_atomically;
 use ndtest::bench::count_rx::{self, CountRxOptions};
 use ndtest::bench::crr::{self, CrrOptions};
 use ndtest::bench::inject::{self, InjectOptions, MAX_PAYLOAD};
 use ndtest::bench::latency::{self, LatencyOptions, MAX_RATE};
 use ndtest::bench::sink::{Sink, SinkMode, SinkOptions};
 use ndtest::bench::stream::{self, StreamOptions, MAX_SEGMENT};
-use ndtest::bench::termination::{block_termination_signals, wait_for_termination, StopFlag};
+use ndtest::bench::termination::{block_termination_signals, serve_until_terminated};
 use ndtest::raw_packets::frame::SourceRange;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -360,36 +361,10 @@ fn sink(options: &SinkOptions, report_file: Option<&Path>) -> Result<String, Str
     let addr = sink.local_addr().map_err(|e| e.to_string())?;
     // Tells a caller that asked for port 0 which port it got.
     println!("listening {addr}");
-    let stop = StopFlag::new().map_err(|e| format!("eventfd: {e}"))?;
-    let report = std::thread::scope(|scope| {
-        let server = scope.spawn(|| sink.serve(&stop));
-        // Polled, so that a server that failed on its own is noticed too.
-        while !server.is_finished() {
-            match wait_for_termination(Duration::from_millis(200)) {
-                Ok(None) => {}
-                Ok(Some(_)) => break,
-                Err(error) => {
-                    eprintln!("ndtest bench-sink: waiting for signals: {error}");
-                    break;
-                }
-            }
-        }
-        let raised = stop.raise();
-        let report = server.join().expect("sink panicked");
-        raised.map_err(|e| format!("eventfd: {e}"))?;
-        report
-    })?;
+    let report = serve_until_terminated("ndtest bench-sink", |stop| sink.serve(stop))?;
     let json = report.to_json();
     if let Some(path) = report_file {
         write_atomically(path, &json).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(json)
-}
-
-/// Writes via a rename, so that a reader never sees the file half-written.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    std::fs::write(&partial, format!("{text}\n"))?;
-    std::fs::rename(&partial, path)
 }

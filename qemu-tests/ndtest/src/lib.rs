@@ -6,9 +6,11 @@
 
 pub mod admin_probe;
 pub mod agent_garbage;
+pub mod atomic_file;
 pub mod bench;
 pub mod benchmark;
 pub mod connect;
+pub mod evaluation;
 pub mod fuzz_netlink;
 pub mod greeting;
 pub mod hold;

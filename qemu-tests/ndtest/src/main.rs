@@ -1,4 +1,5 @@
 mod bench_cli;
+mod evaluation_cli;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use ndadm::model::MacAddr;
@@ -192,6 +193,8 @@ enum Command {
     },
     #[command(flatten)]
     Bench(bench_cli::BenchCommand),
+    #[command(flatten)]
+    Evaluation(evaluation_cli::EvaluationCommand),
 }
 
 /// The frames `raw-packets` sends.
@@ -391,6 +394,7 @@ fn main() -> ExitCode {
             print_report("agent-garbage", result, |report| (report.to_json(), true))
         }
         Command::Bench(command) => bench_cli::run(command),
+        Command::Evaluation(command) => evaluation_cli::run(command),
         Command::WaitPort { to, timeout_ms } => {
             if wait_for_port(to, Duration::from_millis(timeout_ms)) {
                 ExitCode::SUCCESS

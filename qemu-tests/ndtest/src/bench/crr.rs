@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::clock::{nanos, now_ns};
 use super::report::CrrReport;
 use super::timer::PeriodicTimer;
-use super::transaction_loop::{run_transactions, Schedule, TransactionTally, Window};
+use super::transaction_loop::{run_transactions, Due, Schedule, TransactionTally, Window};
 
 /// How long starting pauses after a start failed for lack of descriptors or ports: they free
 /// up only as other connections end.
@@ -37,9 +37,9 @@ struct ClosedLoop {
 }
 
 impl Schedule for ClosedLoop {
-    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<u64>) {
+    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<Due>) {
         if now_ns >= self.resumes_ns {
-            due.extend(std::iter::repeat_n(now_ns, room));
+            due.extend(std::iter::repeat_n(Due::plain(now_ns), room));
         }
     }
 
@@ -82,6 +82,7 @@ pub fn run(options: &CrrOptions) -> Result<CrrReport, String> {
                     stop_ns,
                     drain_deadline_ns,
                     timeout: options.timeout,
+                    measure_from_ns: start_ns,
                 };
                 scope.spawn(move || {
                     let mut schedule = ClosedLoop { resumes_ns: 0 };
@@ -137,7 +138,7 @@ mod tests {
         let mut schedule = ClosedLoop { resumes_ns: 0 };
         let mut due = Vec::new();
         schedule.take_due(100, 3, &mut due);
-        assert_eq!(due, [100, 100, 100]);
+        assert_eq!(due, vec![Due::plain(100); 3]);
         assert!(
             schedule.start_failed(false, 100),
             "a peer's refusal does not pause"

@@ -65,11 +65,54 @@ impl Histogram {
 
     /// Counts one occurrence of `value`.
     pub fn record(&mut self, value: u64) {
-        self.counts[bucket_of(value)] += 1;
-        self.total += 1;
-        self.sum += u128::from(value);
+        self.record_n(value, 1);
+    }
+
+    /// Counts `n` occurrences of `value`.
+    pub fn record_n(&mut self, value: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.counts[bucket_of(value)] += n;
+        self.total += n;
+        self.sum += u128::from(value) * u128::from(n);
         self.min = self.min.min(value);
         self.max = self.max.max(value);
+    }
+
+    /// The buckets that hold values, in order: the largest value each may hold (never above
+    /// the largest value recorded) and its count. A compact form for reports, from which
+    /// [`Histogram::from_buckets`] rebuilds the same buckets.
+    pub fn buckets(&self) -> Vec<(u64, u64)> {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &count)| count > 0)
+            .map(|(bucket, &count)| (highest_in(bucket).min(self.max), count))
+            .collect()
+    }
+
+    /// A histogram with the buckets of [`Histogram::buckets`]; its mean and smallest value
+    /// are those of the buckets' tops, within a bucket's width of the original's.
+    pub fn from_buckets(buckets: &[(u64, u64)]) -> Histogram {
+        let mut histogram = Histogram::new();
+        for &(value, count) in buckets {
+            histogram.record_n(value, count);
+        }
+        histogram
+    }
+
+    /// The distribution as (value, fraction of the values at or below it), at the top of
+    /// every bucket that holds values: the points of a CDF, ending at (max, 1).
+    pub fn cdf(&self) -> Vec<(u64, f64)> {
+        let mut seen = 0;
+        self.buckets()
+            .into_iter()
+            .map(|(value, count)| {
+                seen += count;
+                (value, seen as f64 / self.total as f64)
+            })
+            .collect()
     }
 
     /// Adds every value recorded in `other`.
@@ -121,6 +164,15 @@ impl Histogram {
         // In parts per million, so that the rank is integer arithmetic: 60% of 5 is exactly 3.
         let per_million = (percent.clamp(0.0, 100.0) * 10_000.0).round() as u128;
         let rank = (per_million * u128::from(self.total)).div_ceil(1_000_000) as u64;
+        self.value_at_rank(rank)
+    }
+
+    /// The `rank`-th smallest value recorded (from 1, clamped to the values there are), as
+    /// the top of its bucket but never above the largest value recorded; 0 when empty.
+    pub fn value_at_rank(&self, rank: u64) -> u64 {
+        if self.total == 0 {
+            return 0;
+        }
         let rank = rank.clamp(1, self.total);
         let mut seen = 0;
         for (bucket, &count) in self.counts.iter().enumerate() {
@@ -214,6 +266,9 @@ mod tests {
         }
         assert_eq!(histogram.value_at(100.0), 1000);
         assert_eq!(histogram.value_at(0.0), 1);
+        assert_eq!(histogram.value_at_rank(1), 1);
+        assert_eq!(histogram.value_at_rank(100), 100);
+        assert_eq!(histogram.value_at_rank(5000), 1000, "clamped");
     }
 
     #[test]
@@ -285,6 +340,32 @@ mod tests {
             both.count(),
             "an empty histogram changes nothing"
         );
+    }
+
+    #[test]
+    fn buckets_rebuild_the_same_percentiles_and_make_a_cdf() {
+        let mut histogram = Histogram::new();
+        let mut rng = Prng::new(9);
+        for _ in 0..3000 {
+            histogram.record(rng.between(1_000, 40_000_000));
+        }
+        histogram.record_n(77, 3);
+        histogram.record_n(5, 0);
+        let buckets = histogram.buckets();
+        assert!(buckets.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(buckets.last().unwrap().0, histogram.max());
+        let rebuilt = Histogram::from_buckets(&buckets);
+        assert_eq!(rebuilt.count(), 3003);
+        assert_eq!((rebuilt.min(), rebuilt.max()), (77, histogram.max()));
+        for percent in [1.0, 50.0, 90.0, 99.0, 99.9, 100.0] {
+            assert_eq!(rebuilt.value_at(percent), histogram.value_at(percent));
+        }
+        assert!((rebuilt.mean() - histogram.mean()).abs() <= histogram.mean() / 64.0);
+        let cdf = histogram.cdf();
+        assert_eq!(cdf[0], (77, 3.0 / 3003.0));
+        assert_eq!(cdf.last().copied(), Some((histogram.max(), 1.0)));
+        assert!(cdf.windows(2).all(|pair| pair[0].1 < pair[1].1));
+        assert!(Histogram::new().cdf().is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::clock::{nanos, now_ns, NANOS_PER_SECOND};
 use super::report::LatencyReport;
 use super::timer::PeriodicTimer;
-use super::transaction_loop::{run_transactions, Schedule, Window};
+use super::transaction_loop::{run_transactions, Due, Schedule, Window};
 
 /// Highest `--rate`: a start every microsecond.
 pub const MAX_RATE: u64 = 1_000_000;
@@ -53,11 +53,12 @@ impl OpenLoop {
 }
 
 impl Schedule for OpenLoop {
-    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<u64>) {
+    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<Due>) {
         let backlog = self.due_by(now_ns) - self.started;
         let starting = backlog.min(room as u64);
         due.extend(
-            (self.started..self.started + starting).map(|k| self.start_ns + k * self.period_ns),
+            (self.started..self.started + starting)
+                .map(|k| Due::plain(self.start_ns + k * self.period_ns)),
         );
         self.started += starting;
         self.max_backlog = self.max_backlog.max(backlog - starting);
@@ -102,6 +103,7 @@ pub fn run(options: &LatencyOptions) -> Result<LatencyReport, String> {
         stop_ns,
         drain_deadline_ns: stop_ns + nanos(options.drain),
         timeout: options.timeout,
+        measure_from_ns: start_ns,
     };
     let tally = run_transactions(options.to, &mut schedule, window)?;
     let completed = tally.completed + tally.drained;
@@ -133,6 +135,13 @@ pub fn run(options: &LatencyOptions) -> Result<LatencyReport, String> {
 mod tests {
     use super::*;
 
+    /// The due times of the starts `open` gives at `now` with `room`.
+    fn take(open: &mut OpenLoop, now: u64, room: usize) -> Vec<u64> {
+        let mut due = Vec::new();
+        open.take_due(now, room, &mut due);
+        due.into_iter().map(|due| due.scheduled_ns).collect()
+    }
+
     fn schedule(period_ns: u64, total: u64) -> OpenLoop {
         OpenLoop {
             start_ns: 1_000,
@@ -147,31 +156,27 @@ mod tests {
     #[test]
     fn starts_fall_due_on_the_period_and_stop_at_the_total() {
         let mut open = schedule(100, 5);
-        let mut due = Vec::new();
-        open.take_due(999, 10, &mut due);
-        assert!(due.is_empty(), "nothing before the start");
-        open.take_due(1_000, 10, &mut due);
-        assert_eq!(due, [1_000]);
-        due.clear();
-        open.take_due(1_250, 10, &mut due);
-        assert_eq!(due, [1_100, 1_200], "each keeps its own due time");
-        due.clear();
-        open.take_due(1_000_000, 10, &mut due);
-        assert_eq!(due, [1_300, 1_400]);
+        assert!(
+            take(&mut open, 999, 10).is_empty(),
+            "nothing before the start"
+        );
+        assert_eq!(take(&mut open, 1_000, 10), [1_000]);
+        assert_eq!(
+            take(&mut open, 1_250, 10),
+            [1_100, 1_200],
+            "each keeps its own due time"
+        );
+        assert_eq!(take(&mut open, 1_000_000, 10), [1_300, 1_400]);
         assert_eq!(open.unstarted(), 0);
     }
 
     #[test]
     fn the_limit_holds_starts_back_and_the_backlog_is_seen() {
         let mut open = schedule(100, 10);
-        let mut due = Vec::new();
-        open.take_due(1_450, 2, &mut due);
-        assert_eq!(due, [1_000, 1_100]);
+        assert_eq!(take(&mut open, 1_450, 2), [1_000, 1_100]);
         assert_eq!(open.max_backlog, 3);
-        due.clear();
-        open.take_due(1_450, 5, &mut due);
         assert_eq!(
-            due,
+            take(&mut open, 1_450, 5),
             [1_200, 1_300, 1_400],
             "late starts keep their due times"
         );

@@ -166,6 +166,90 @@ pub struct CountRxReport {
     pub median_active_pps: f64,
 }
 
+/// Output of `ndtest ps-serve`: rewritten to its statistics file while it runs, and printed
+/// when it is stopped. Work is in work units; a request is in progress from the end of its
+/// head to its response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PsServeReport {
+    /// The name its responses carry.
+    pub name: String,
+    /// The address it listened on.
+    pub listen: String,
+    /// Work units a second without external load.
+    pub capacity: f64,
+    /// Work units a second now, after external load took its share.
+    pub speed: f64,
+    /// When the figures were taken, in nanoseconds of `CLOCK_MONOTONIC` (one clock for
+    /// every network namespace of a host).
+    pub at_ns: u64,
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Requests that entered service.
+    pub requests: u64,
+    /// Requests answered when done.
+    pub completed: u64,
+    /// Requests whose client went (a reset) before they were done.
+    pub cancelled: u64,
+    /// Request heads that were not a request it serves, answered with 400.
+    pub bad_requests: u64,
+    pub in_progress: u64,
+    /// Seconds with at least one request in progress, since it started.
+    pub busy_seconds: f64,
+    /// Work units served since it started.
+    pub work_done: f64,
+    /// The mean number of requests in progress over the last second.
+    pub load: f64,
+    /// Failed accepts, reads, writes and file updates.
+    pub errors: ErrorCounts,
+}
+
+/// Output of `ndtest workload`. Only requests that arrived within the measured window are
+/// counted, except in the `warmup_` fields; response times are from each request's arrival
+/// to the end of its response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadReport {
+    pub to: String,
+    /// The request size mix (`abcd` or `pareto`).
+    pub mix: String,
+    pub seed: u64,
+    /// Mean arrivals a second.
+    pub rate: f64,
+    pub warmup_seconds: u64,
+    /// The measured window.
+    pub seconds: u64,
+    pub concurrency_limit: u32,
+    /// The measured window, in nanoseconds of `CLOCK_MONOTONIC`.
+    pub window_start_ns: u64,
+    pub window_end_ns: u64,
+    /// Requests that arrived within the window, and the work units they asked for.
+    pub scheduled: u64,
+    pub work_scheduled: f64,
+    pub started: u64,
+    /// Completed, at any time before the drain deadline.
+    pub completed: u64,
+    pub failed: u64,
+    /// Failures by phase and cause (`connect_refused`, `response_timeout`, ...).
+    pub errors: ErrorCounts,
+    /// Arrived but never started: the concurrency limit was reached until the window's end.
+    pub unstarted: u64,
+    /// Under way at the drain deadline, aborted.
+    pub abandoned: u64,
+    /// Most arrivals waiting at once for the concurrency limit.
+    pub max_backlog: u64,
+    /// Warm-up requests that completed, and that did not.
+    pub warmup_completed: u64,
+    pub warmup_failed: u64,
+    /// From arrival to the end of the response, of every completed request.
+    pub response_us: LatencySummary,
+    /// From connect to the end of the response.
+    pub service_us: LatencySummary,
+    /// Completed requests by the server that answered them (the first word of the body).
+    pub per_server: Counts,
+    /// The response times in nanoseconds as histogram buckets (the bucket's largest value,
+    /// count), for distributions that merge across runs.
+    pub response_buckets: Vec<(u64, u64)>,
+}
+
 /// `from_json` and `to_json` for each report type.
 macro_rules! json_report {
     ($($report:ty),+) => {
@@ -191,7 +275,9 @@ json_report!(
     LatencyReport,
     StreamReport,
     InjectReport,
-    CountRxReport
+    CountRxReport,
+    PsServeReport,
+    WorkloadReport
 );
 
 /// Adds `n` occurrences of each kind in `from` to `into`.

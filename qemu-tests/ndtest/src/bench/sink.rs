@@ -12,6 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::clock::{nanos, now_ns, timeout_ms_until};
 use super::event_loop::{Events, Interest, Poller, Readiness};
+use super::http_head::HeadEnd;
 use super::report::{add_counts, SinkReport};
 use super::slab::{reserved_token, Slab};
 use super::termination::StopFlag;
@@ -151,33 +152,6 @@ impl Tally {
         report.requests += self.requests;
         report.failed += self.errors.values().sum::<u64>();
         add_counts(&mut report.errors, &self.errors);
-    }
-}
-
-/// Finds the blank line that ends an HTTP request head, across reads of any size.
-#[derive(Debug, Default, Clone, Copy)]
-struct HeadEnd {
-    /// Bytes of `\r\n\r\n` matched so far.
-    matched: u8,
-}
-
-impl HeadEnd {
-    /// Feeds `bytes`; whether the head ended within them.
-    fn feed(&mut self, bytes: &[u8]) -> bool {
-        const END: &[u8; 4] = b"\r\n\r\n";
-        for &byte in bytes {
-            self.matched = if byte == END[usize::from(self.matched)] {
-                self.matched + 1
-            } else if byte == b'\r' {
-                1
-            } else {
-                0
-            };
-            if self.matched == 4 {
-                return true;
-            }
-        }
-        false
     }
 }
 
@@ -371,19 +345,6 @@ fn serve_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_head_end_is_found_across_reads() {
-        let mut head = HeadEnd::default();
-        assert!(!head.feed(b"GET / HTTP/1.0\r\nHost: x\r"));
-        assert!(!head.feed(b"\n\r"));
-        assert!(head.feed(b"\nbody"));
-        let mut head = HeadEnd::default();
-        assert!(!head.feed(b"a\r\n\r\r\n"), "a stray CR restarts the match");
-        assert!(head.feed(b"\r\n"));
-        let mut head = HeadEnd::default();
-        assert!(!head.feed(b"\n\n\r\n"));
-    }
 
     #[test]
     fn the_response_is_well_formed() {

@@ -100,6 +100,34 @@ impl AsRawFd for StopFlag {
     }
 }
 
+/// Runs `serve` on a thread of its own, handing it a stop flag, until it returns or SIGTERM
+/// or SIGINT arrives (blocked beforehand by [`block_termination_signals`]); then raises the
+/// flag and returns what `serve` returned. `what` names the server in messages.
+pub fn serve_until_terminated<R: Send>(
+    what: &str,
+    serve: impl FnOnce(&StopFlag) -> Result<R, String> + Send,
+) -> Result<R, String> {
+    let stop = StopFlag::new().map_err(|e| format!("eventfd: {e}"))?;
+    std::thread::scope(|scope| {
+        let server = scope.spawn(|| serve(&stop));
+        // Polled, so that a server that failed on its own is noticed too.
+        while !server.is_finished() {
+            match wait_for_termination(Duration::from_millis(200)) {
+                Ok(None) => {}
+                Ok(Some(_)) => break,
+                Err(error) => {
+                    eprintln!("{what}: waiting for signals: {error}");
+                    break;
+                }
+            }
+        }
+        let raised = stop.raise();
+        let result = server.join().map_err(|_| format!("{what} panicked"))?;
+        raised.map_err(|e| format!("eventfd: {e}"))?;
+        result
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::event_loop::{Events, Interest, Poller};

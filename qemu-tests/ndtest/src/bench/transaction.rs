@@ -1,8 +1,9 @@
 //! One request transaction on its own connection, as a state machine an event loop drives:
 //! nonblocking connect, a small HTTP/1.0 request, the response read to the server's close,
 //! then the client's close. Shared by the closed-loop (`bench-crr`) and open-loop
-//! (`bench-latency`) benchmarks.
+//! (`bench-latency`, `workload`) generators.
 
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -10,14 +11,15 @@ use std::os::fd::{AsRawFd, RawFd};
 use socket2::Socket;
 
 use super::event_loop::Readiness;
+use super::response::ResponseReader;
 use super::tcp::{self, StartFailure};
 use crate::net::failure;
 
-/// The request every transaction sends.
+/// The request of the benchmarks, which ask the same of every server.
 pub const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: bench\r\n\r\n";
 
-/// Bytes of the response that are checked: `HTTP/1.x 200`.
-const STATUS_LINE_PREFIX: usize = 12;
+/// The bytes of one transaction's request: [`REQUEST`], or one made for it.
+pub type Request = Cow<'static, [u8]>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -33,6 +35,7 @@ pub enum Progress {
     /// Waiting for the socket.
     Pending,
     /// The response came whole and the server closed: the client has closed too.
+    /// [`Transaction::server`] says which server answered, if it said.
     Completed,
     /// Failed; the report key of the first step that failed (`connect_refused`, ...).
     Failed(String),
@@ -42,32 +45,42 @@ pub enum Progress {
 pub struct Transaction {
     socket: Socket,
     phase: Phase,
+    request: Request,
     /// When the transaction was due to start (open loop) or started (closed loop).
     pub scheduled_ns: u64,
     /// When its connect was issued.
     pub started_ns: u64,
-    status: [u8; STATUS_LINE_PREFIX],
-    status_len: usize,
-    received: usize,
+    response: ResponseReader,
+    server: Option<String>,
 }
 
 impl Transaction {
-    /// Starts connecting to `to`.
-    pub fn start(to: SocketAddr, scheduled_ns: u64, now_ns: u64) -> Result<Self, StartFailure> {
+    /// Starts connecting to `to`, to send `request`.
+    pub fn start(
+        to: SocketAddr,
+        request: Request,
+        scheduled_ns: u64,
+        now_ns: u64,
+    ) -> Result<Self, StartFailure> {
         Ok(Transaction {
             socket: tcp::start_connect(to)?,
             phase: Phase::Connecting,
+            request,
             scheduled_ns,
             started_ns: now_ns,
-            status: [0; STATUS_LINE_PREFIX],
-            status_len: 0,
-            received: 0,
+            response: ResponseReader::default(),
+            server: None,
         })
+    }
+
+    /// The server that answered, by the first word of its response's body; once completed.
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref()
     }
 
     /// Moves on as far as the socket allows, after epoll reported `readiness` (edge
     /// triggered: reads and writes go on until `EAGAIN`). `scratch` is any buffer for the
-    /// response bytes past the status line.
+    /// response's bytes.
     pub fn advance(&mut self, readiness: Readiness, scratch: &mut [u8]) -> Progress {
         loop {
             match self.phase {
@@ -80,8 +93,8 @@ impl Transaction {
                     }
                     self.phase = Phase::Sending(0);
                 }
-                Phase::Sending(written) => match (&self.socket).write(&REQUEST[written..]) {
-                    Ok(n) if written + n == REQUEST.len() => {
+                Phase::Sending(written) => match (&self.socket).write(&self.request[written..]) {
+                    Ok(n) if written + n == self.request.len() => {
                         // The response cannot be there before the request: wait for it.
                         self.phase = Phase::Receiving;
                         return Progress::Pending;
@@ -93,9 +106,9 @@ impl Transaction {
                         _ => return Progress::Failed(failure("request", &error)),
                     },
                 },
-                Phase::Receiving => match self.read(scratch) {
+                Phase::Receiving => match (&self.socket).read(scratch) {
                     Ok(0) => return self.judge_response(),
-                    Ok(_) => {}
+                    Ok(n) => self.response.feed(&scratch[..n]),
                     Err(error) => match error.kind() {
                         io::ErrorKind::WouldBlock => return Progress::Pending,
                         io::ErrorKind::Interrupted => {}
@@ -106,30 +119,13 @@ impl Transaction {
         }
     }
 
-    /// Reads the status line prefix into place, the rest into `scratch`.
-    fn read(&mut self, scratch: &mut [u8]) -> io::Result<usize> {
-        let n = if self.status_len < STATUS_LINE_PREFIX {
-            let n = (&self.socket).read(&mut self.status[self.status_len..])?;
-            self.status_len += n;
-            n
-        } else {
-            (&self.socket).read(scratch)?
-        };
-        self.received += n;
-        Ok(n)
-    }
-
-    fn judge_response(&self) -> Progress {
-        let status = &self.status[..self.status_len];
-        if self.received == 0 {
-            Progress::Failed("response_eof".to_owned())
-        } else if status.len() == STATUS_LINE_PREFIX
-            && status.starts_with(b"HTTP/1.")
-            && &status[9..12] == b"200"
-        {
-            Progress::Completed
-        } else {
-            Progress::Failed("response_not_200".to_owned())
+    fn judge_response(&mut self) -> Progress {
+        match self.response.finish() {
+            Ok(server) => {
+                self.server = server;
+                Progress::Completed
+            }
+            Err(kind) => Progress::Failed(kind.to_owned()),
         }
     }
 
@@ -164,11 +160,16 @@ mod tests {
 
     /// Drives one transaction to its end with a poller of its own.
     fn run_one(to: SocketAddr) -> Progress {
+        run_one_naming(to).0
+    }
+
+    /// Drives one transaction to its end; also the server it names.
+    fn run_one_naming(to: SocketAddr) -> (Progress, Option<String>) {
         let poller = Poller::new().unwrap();
         let now = now_ns();
-        let mut transaction = match Transaction::start(to, now, now) {
+        let mut transaction = match Transaction::start(to, Cow::Borrowed(REQUEST), now, now) {
             Ok(transaction) => transaction,
-            Err(failure) => return Progress::Failed(failure.kind),
+            Err(failure) => return (Progress::Failed(failure.kind), None),
         };
         poller
             .add(&transaction, 1, Interest::READ_WRITE_EDGE)
@@ -181,7 +182,7 @@ mod tests {
             for (_, readiness) in events.iter() {
                 match transaction.advance(readiness, &mut scratch) {
                     Progress::Pending => {}
-                    done => return done,
+                    done => return (done, transaction.server().map(str::to_owned)),
                 }
             }
         }
@@ -204,9 +205,12 @@ mod tests {
     }
 
     #[test]
-    fn a_200_answer_completes() {
-        let addr = one_shot_server(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        assert_eq!(run_one(addr), Progress::Completed);
+    fn a_200_answer_completes_and_names_its_server() {
+        let addr = one_shot_server(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nsrv3\n");
+        assert_eq!(
+            run_one_naming(addr),
+            (Progress::Completed, Some("srv3".to_owned()))
+        );
     }
 
     #[test]

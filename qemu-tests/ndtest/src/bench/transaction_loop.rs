@@ -1,8 +1,9 @@
 //! The event loop that runs request transactions for a window of time: a [`Schedule`] says
-//! when to start them, the loop drives all those under way on one epoll instance, times out
-//! the slow ones, stops starting at the end of the window and gives those still under way
-//! until the drain deadline. Closed loop (`bench-crr`) and open loop (`bench-latency`) differ
-//! only in their schedule.
+//! when to start them and what each asks, the loop drives all those under way on one epoll
+//! instance, times out the slow ones, stops starting at the end of the window and gives those
+//! still under way until the drain deadline. Closed loop (`bench-crr`) and open loop
+//! (`bench-latency`, `workload`) differ only in their schedule. Transactions due before the
+//! measured part of the window (a warm-up) run like the others but are only counted apart.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,8 +14,8 @@ use super::histogram::Histogram;
 use super::report::add_counts;
 use super::slab::{reserved_token, Slab};
 use super::timer::PeriodicTimer;
-use super::transaction::{Progress, Transaction};
-use crate::report::{count, ErrorCounts};
+use super::transaction::{Progress, Request, Transaction, REQUEST};
+use crate::report::{count, Counts, ErrorCounts};
 
 /// How often transactions are checked against their timeout.
 const TIMEOUT_SWEEP: Duration = Duration::from_millis(10);
@@ -22,11 +23,28 @@ const TIMER: u64 = reserved_token(0);
 /// Bytes read per call past a response's status line.
 const SCRATCH: usize = 4096;
 
+/// A transaction to start: when it was due, and what it asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub scheduled_ns: u64,
+    pub request: Request,
+}
+
+impl Due {
+    /// A transaction due at `scheduled_ns` sending the benchmarks' [`REQUEST`].
+    pub fn plain(scheduled_ns: u64) -> Due {
+        Due {
+            scheduled_ns,
+            request: Request::Borrowed(REQUEST),
+        }
+    }
+}
+
 /// When transactions start.
 pub trait Schedule {
-    /// Appends to `due` the scheduled start of each transaction to start now, at most `room`
-    /// of them (the free places under the concurrency limit).
-    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<u64>);
+    /// Appends to `due` each transaction to start now, at most `room` of them (the free
+    /// places under the concurrency limit).
+    fn take_due(&mut self, now_ns: u64, room: usize, due: &mut Vec<Due>);
 
     /// A start failed before its connect was under way; `local_resource` if for lack of
     /// descriptors, memory or ports here. Whether to go on starting the others due now.
@@ -54,6 +72,9 @@ pub struct Window {
     pub drain_deadline_ns: u64,
     /// A transaction not finished this long after its connect fails as a timeout.
     pub timeout: Duration,
+    /// Transactions due before this instant are the warm-up: counted only in
+    /// [`TransactionTally::warmup_completed`] and [`TransactionTally::warmup_failed`].
+    pub measure_from_ns: u64,
 }
 
 /// What the transactions of one loop came to.
@@ -75,12 +96,42 @@ pub struct TransactionTally {
     pub latency: Histogram,
     /// From connect to completion, in nanoseconds.
     pub service: Histogram,
+    /// Completed transactions by the server their response named.
+    pub per_server: Counts,
+    /// Warm-up transactions that completed, and that failed or were abandoned.
+    pub warmup_completed: u64,
+    pub warmup_failed: u64,
 }
 
 impl TransactionTally {
-    fn fail(&mut self, kind: &str) {
-        self.failed += 1;
-        count(&mut self.errors, kind);
+    /// Counts a failure of kind `kind` of a transaction due at `scheduled_ns`.
+    fn fail(&mut self, window: &Window, scheduled_ns: u64, kind: &str) {
+        if scheduled_ns < window.measure_from_ns {
+            self.warmup_failed += 1;
+        } else {
+            self.failed += 1;
+            count(&mut self.errors, kind);
+        }
+    }
+
+    /// Counts a transaction that completed at `done_ns`.
+    fn complete(&mut self, window: &Window, transaction: &Transaction, done_ns: u64) {
+        if transaction.scheduled_ns < window.measure_from_ns {
+            self.warmup_completed += 1;
+            return;
+        }
+        if done_ns < window.stop_ns {
+            self.completed += 1;
+        } else {
+            self.drained += 1;
+        }
+        self.latency
+            .record(done_ns.saturating_sub(transaction.scheduled_ns));
+        self.service
+            .record(done_ns.saturating_sub(transaction.started_ns));
+        if let Some(server) = transaction.server() {
+            count(&mut self.per_server, server);
+        }
     }
 
     /// Adds the counts of another loop's tally.
@@ -94,6 +145,9 @@ impl TransactionTally {
         self.unstarted += other.unstarted;
         self.latency.merge(&other.latency);
         self.service.merge(&other.service);
+        add_counts(&mut self.per_server, &other.per_server);
+        self.warmup_completed += other.warmup_completed;
+        self.warmup_failed += other.warmup_failed;
     }
 }
 
@@ -123,9 +177,15 @@ pub fn run_transactions(
             due.clear();
             let room = window.concurrency.saturating_sub(under_way.len());
             schedule.take_due(now, room, &mut due);
-            for &scheduled_ns in &due {
-                tally.started += 1;
-                match Transaction::start(to, scheduled_ns, now) {
+            for Due {
+                scheduled_ns,
+                request,
+            } in due.drain(..)
+            {
+                if scheduled_ns >= window.measure_from_ns {
+                    tally.started += 1;
+                }
+                match Transaction::start(to, request, scheduled_ns, now) {
                     Ok(transaction) => {
                         let token = under_way.insert(transaction);
                         let transaction = under_way.get_mut(token).expect("just inserted");
@@ -133,11 +193,12 @@ pub fn run_transactions(
                             poller.add(transaction, token, Interest::READ_WRITE_EDGE)
                         {
                             under_way.remove(token).expect("just inserted").abort();
-                            tally.fail(&crate::net::failure("epoll", &error));
+                            let kind = crate::net::failure("epoll", &error);
+                            tally.fail(&window, scheduled_ns, &kind);
                         }
                     }
                     Err(failure) => {
-                        tally.fail(&failure.kind);
+                        tally.fail(&window, scheduled_ns, &failure.kind);
                         if !schedule.start_failed(failure.local_resource, now) {
                             break;
                         }
@@ -146,7 +207,11 @@ pub fn run_transactions(
             }
         } else if under_way.is_empty() || now >= window.drain_deadline_ns {
             for transaction in under_way.drain() {
-                tally.abandoned += 1;
+                if transaction.scheduled_ns < window.measure_from_ns {
+                    tally.warmup_failed += 1;
+                } else {
+                    tally.abandoned += 1;
+                }
                 transaction.abort();
             }
             tally.unstarted = schedule.unstarted();
@@ -156,7 +221,8 @@ pub fn run_transactions(
             for token in under_way.tokens_where(|t| now.saturating_sub(t.started_ns) >= timeout_ns)
             {
                 let transaction = under_way.remove(token).expect("listed just now");
-                tally.fail(&format!("{}_timeout", transaction.phase_name()));
+                let kind = format!("{}_timeout", transaction.phase_name());
+                tally.fail(&window, transaction.scheduled_ns, &kind);
                 transaction.abort();
             }
             next_sweep_ns = now + nanos(TIMEOUT_SWEEP);
@@ -186,22 +252,11 @@ pub fn run_transactions(
                 Progress::Pending => {}
                 Progress::Completed => {
                     let transaction = under_way.remove(token).expect("present");
-                    let done_ns = now_ns();
-                    if done_ns < window.stop_ns {
-                        tally.completed += 1;
-                    } else {
-                        tally.drained += 1;
-                    }
-                    tally
-                        .latency
-                        .record(done_ns.saturating_sub(transaction.scheduled_ns));
-                    tally
-                        .service
-                        .record(done_ns.saturating_sub(transaction.started_ns));
+                    tally.complete(&window, &transaction, now_ns());
                 }
                 Progress::Failed(kind) => {
-                    under_way.remove(token);
-                    tally.fail(&kind);
+                    let transaction = under_way.remove(token).expect("present");
+                    tally.fail(&window, transaction.scheduled_ns, &kind);
                 }
             }
         }

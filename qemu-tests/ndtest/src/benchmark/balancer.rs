@@ -1,6 +1,7 @@
 //! The balancer each measurement goes through: a namespace of its own on the LAN holding the
 //! cluster address, with the Executor or IPVS configured alike, made afresh for every
 //! measurement so that no run inherits another's connection table; or no balancer at all.
+//! The load-sharing evaluation uses it too, with its own ports, weights and IPVS scheduler.
 //!
 //! The Executor's module is loaded only for its own runs, so that the other paths do not pay
 //! for its hook.
@@ -12,7 +13,7 @@ use crate::suite::cluster::{
 
 /// The balancer's namespace and its address on the LAN.
 pub const BALANCER_NS: &str = "bench-lb";
-const BALANCER_ADDR: &str = "10.0.0.5";
+pub const BALANCER_ADDR: &str = "10.0.0.5";
 /// The ports of the cluster address: HTTP transactions, a discard sink, injected frames.
 pub const HTTP_PORT: u16 = 8000;
 pub const DISCARD_PORT: u16 = 9000;
@@ -21,18 +22,41 @@ const PORTS: [u16; 3] = [HTTP_PORT, DISCARD_PORT, INJECT_PORT];
 /// Room for the largest table the benchmark fills, with its half-full pressure mark above it.
 const CONN_LIMIT: u32 = 4 << 20;
 
-fn module_loaded() -> bool {
+/// How a balancer's ports are configured: every port of `ports` on the cluster address, with
+/// the servers of `SERVERS` at `weights` (in that order).
+#[derive(Clone, Copy, Debug)]
+pub struct Services<'a> {
+    pub ports: &'a [u16],
+    pub weights: &'a [u32; 3],
+    /// IPVS's scheduler (`ipvsadm -s`); the Executor has weighted round robin only.
+    pub ipvs_scheduler: &'a str,
+}
+
+/// The benchmark's: its three ports, equal weights, weighted round robin.
+pub const BENCHMARK_SERVICES: Services<'static> = Services {
+    ports: &PORTS,
+    weights: &[1, 1, 1],
+    ipvs_scheduler: "wrr",
+};
+
+/// Whether the Executor's module is loaded.
+pub fn module_loaded() -> bool {
     std::fs::read_to_string("/proc/modules")
         .is_ok_and(|modules| modules.lines().any(|line| line.starts_with("nd ")))
 }
 
-/// Loads or unloads the Executor's module as `path` wants it.
-fn module_for(path: PathKind) -> Outcome {
-    match (path == PathKind::Ours, module_loaded()) {
+/// Loads the Executor's module or unloads it.
+pub fn set_module_loaded(loaded: bool) -> Outcome {
+    match (loaded, module_loaded()) {
         (true, false) => module_command("insmod", "/nd/nd.ko"),
         (false, true) => remove_module(),
         _ => Ok(()),
     }
+}
+
+/// Loads or unloads the Executor's module as `path` wants it.
+fn module_for(path: PathKind) -> Outcome {
+    set_module_loaded(path == PathKind::Ours)
 }
 
 /// Where the client sends to on `path`: the cluster address, or the first server.
@@ -52,6 +76,11 @@ impl Balancer {
     /// Sets up `path`: for the Executor and IPVS, a fresh namespace holding the cluster
     /// address with the three servers at weight 1 on every benchmark port.
     pub fn up(path: PathKind) -> Result<Balancer, String> {
+        Balancer::up_with(path, &BENCHMARK_SERVICES)
+    }
+
+    /// Sets up `path` with `services` on the cluster address.
+    pub fn up_with(path: PathKind, services: &Services<'_>) -> Result<Balancer, String> {
         module_for(path)?;
         let balancer = Balancer { path };
         if path == PathKind::Direct {
@@ -87,8 +116,8 @@ impl Balancer {
         // The client learns the new balancer's MAC for the cluster address.
         ip(&["-n", CLIENT_NS, "neigh", "flush", "dev", "eth0"])?;
         match path {
-            PathKind::Ours => configure_executor()?,
-            _ => configure_ipvs()?,
+            PathKind::Ours => configure_executor(services)?,
+            _ => configure_ipvs(services)?,
         }
         Ok(balancer)
     }
@@ -177,7 +206,7 @@ fn ndadm_json(args: &[&str]) -> Result<serde_json::Value, String> {
     serde_json::from_str(&out).map_err(|e| format!("ndadm {}: {e}: {out}", args.join(" ")))
 }
 
-fn configure_executor() -> Outcome {
+fn configure_executor(services: &Services<'_>) -> Outcome {
     let limit = CONN_LIMIT.to_string();
     ndadm(
         BALANCER_NS,
@@ -191,29 +220,41 @@ fn configure_executor() -> Outcome {
         ],
     )?;
     ndadm(BALANCER_NS, &["vip", "add", VIP])?;
-    for port in PORTS {
+    for port in services.ports {
         let service = format!("{VIP}:{port}");
         ndadm(BALANCER_NS, &["port", "add", &service])?;
-        for server in SERVERS {
+        for (server, weight) in SERVERS.iter().zip(services.weights) {
+            let weight = weight.to_string();
             ndadm(
                 BALANCER_NS,
-                &["server", "add", &service, server, "--weight", "1"],
+                &["server", "add", &service, server, "--weight", &weight],
             )?;
         }
     }
     Ok(())
 }
 
-fn configure_ipvs() -> Outcome {
-    for port in PORTS {
+fn configure_ipvs(services: &Services<'_>) -> Outcome {
+    for port in services.ports {
         let service = format!("{VIP}:{port}");
-        run(BALANCER_NS, &["ipvsadm", "-A", "-t", &service, "-s", "wrr"])?;
-        for server in SERVERS {
+        run(
+            BALANCER_NS,
+            &[
+                "ipvsadm",
+                "-A",
+                "-t",
+                &service,
+                "-s",
+                services.ipvs_scheduler,
+            ],
+        )?;
+        for (server, weight) in SERVERS.iter().zip(services.weights) {
             let real = format!("{server}:{port}");
+            let weight = weight.to_string();
             run(
                 BALANCER_NS,
                 &[
-                    "ipvsadm", "-a", "-t", &service, "-r", &real, "-g", "-w", "1",
+                    "ipvsadm", "-a", "-t", &service, "-r", &real, "-g", "-w", &weight,
                 ],
             )?;
         }

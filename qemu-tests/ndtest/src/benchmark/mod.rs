@@ -93,12 +93,13 @@ impl Drop for Sinks {
     }
 }
 
-/// While the benchmark runs, its own balancer holds the cluster address: the suite's
-/// dispatcher gives it up, and takes it back afterwards.
-struct AddressLent;
+/// While the benchmark (or the load-sharing evaluation) runs, its own balancer holds the
+/// cluster address: the suite's dispatcher gives it up, and takes it back afterwards.
+pub struct AddressLent;
 
 impl AddressLent {
-    fn lend() -> Result<AddressLent, String> {
+    /// Takes the cluster address from the suite's dispatcher until dropped.
+    pub fn lend() -> Result<AddressLent, String> {
         let vip = format!("{VIP}/32");
         run(LB_NS, &["ip", "addr", "del", &vip, "dev", "eth0"])?;
         Ok(AddressLent)

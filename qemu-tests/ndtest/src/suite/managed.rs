@@ -3,8 +3,9 @@
 //! advisor. Every process belongs to the scenario and ends with it.
 
 use super::cluster::*;
+use super::daemon::Daemon;
+use super::manager_config::{agent_config, ManagerSetup, Metrics};
 use std::fs;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The Manager's interval in these scenarios.
@@ -22,94 +23,22 @@ pub const AGENT_PORT: u16 = 7050;
 const MANAGER_CONFIG: &str = "/tmp/nd-manager.toml";
 const MANAGER_LOG: &str = "/tmp/nd-manager.log";
 
-/// A process in a namespace, ended when dropped.
-pub struct Daemon {
-    what: String,
-    child: Child,
-}
-
-impl Daemon {
-    /// Starts `args` in `ns`, its output appended to `log`.
-    fn start(ns: &str, args: &[&str], log: &str) -> Result<Daemon, String> {
-        let what = format!("{} in {ns}", args.join(" "));
-        let output = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .map_err(|e| format!("{log}: {e}"))?;
-        let errors = output.try_clone().map_err(|e| format!("{log}: {e}"))?;
-        let child = Command::new("/sbin/ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(output)
-            .stderr(errors)
-            .spawn()
-            .map_err(|e| format!("{what}: {e}"))?;
-        Ok(Daemon { what, child })
-    }
-
-    /// Sends `signal` (`ip netns exec` execs the command, so the child is the daemon itself).
-    fn signal(&self, signal: i32) -> Result<(), String> {
-        let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
-        // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-        if unsafe { libc::kill(pid, signal) } == 0 {
-            Ok(())
-        } else {
-            Err(format!(
-                "signal {signal} to {}: {}",
-                self.what,
-                std::io::Error::last_os_error()
-            ))
-        }
-    }
-
-    /// Fails if the daemon has exited.
-    fn alive(&mut self) -> Outcome {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!("{} exited: {status}", self.what)),
-            Err(e) => Err(format!("{}: {e}", self.what)),
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// What the Manager weighs, as `[metrics]` lines, e.g. `http = 1.0`.
-pub type Metrics<'a> = &'a [(&'a str, f64)];
-
 /// The Manager's configuration for `VIP`:80 and the three servers.
 fn manager_config(metrics: Metrics<'_>) -> String {
-    let mut text = format!(
-        "interval = \"{}ms\"\nsmoothing = 0.5\nsensitivity = 0.05\nmax_weight = {MAX_WEIGHT}\n\
-         agent_listen = \"{LB_ADDR}:{AGENT_PORT}\"\n\n[metrics]\n",
-        INTERVAL.as_millis()
-    );
-    for (name, weight) in metrics {
-        text += &format!("{name} = {weight}\n");
+    ManagerSetup {
+        interval: INTERVAL,
+        agent_listen: &format!("{LB_ADDR}:{AGENT_PORT}"),
+        metrics,
+        advisor_port: HEALTH_PORT,
+        advisor_timeout: ADVISOR_TIMEOUT,
+        stale_after: STALE_AFTER,
+        vip: VIP,
+        port: 80,
+        policy: "weighted",
+        servers: &SERVERS,
+        max_weight: MAX_WEIGHT,
     }
-    text += &format!(
-        "\n[[advisor]]\nname = \"http\"\nkind = \"http\"\nport = {HEALTH_PORT}\npath = \"/\"\n\
-         timeout = \"{}ms\"\n\n[[host_metric]]\nname = \"load\"\nstale_after = \"{}ms\"\n\n\
-         [[service]]\nvip = \"{VIP}\"\nport = 80\npolicy = \"weighted\"\n",
-        ADVISOR_TIMEOUT.as_millis(),
-        STALE_AFTER.as_millis()
-    );
-    for server in SERVERS {
-        text += &format!("  [[service.server]]\n  address = \"{server}\"\n");
-    }
-    text
+    .render()
 }
 
 fn load_file(server: usize) -> String {
@@ -259,11 +188,7 @@ pub fn hang_load(server: usize) -> Outcome {
 fn start_agent(server: usize) -> Result<Daemon, String> {
     let name = SERVER_NAMES[server];
     let config = format!("/tmp/nd-agent-{name}.toml");
-    let text = format!(
-        "manager = \"{LB_ADDR}:7050\"\nperiod = \"1s\"\n\n[[metric]]\nname = \"load\"\n\
-         command = \"cat {}\"\ntimeout = \"1s\"\n",
-        load_file(server)
-    );
+    let text = agent_config(&format!("{LB_ADDR}:{AGENT_PORT}"), &load_file(server));
     fs::write(&config, text).map_err(|e| e.to_string())?;
     Daemon::start(
         name,

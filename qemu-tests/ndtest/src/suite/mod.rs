@@ -5,7 +5,10 @@ mod adversarial;
 mod benchmark_smoke;
 mod churn;
 pub mod cluster;
+pub mod daemon;
+mod evaluation_smoke;
 mod managed;
+pub mod manager_config;
 mod manager_scenarios;
 pub mod memory;
 mod scenarios;
@@ -56,6 +59,7 @@ const SCENARIOS: &[Scenario] = &[
     ("manager_reload", manager_scenarios::manager_reload),
     ("manager_faults", manager_scenarios::manager_faults),
     ("benchmark_smoke", benchmark_smoke::benchmark_smoke),
+    ("evaluation_smoke", evaluation_smoke::evaluation_smoke),
 ];
 
 /// Runs the scenarios named in `only` (comma-separated; all when empty) and prints a line

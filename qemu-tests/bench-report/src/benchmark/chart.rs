@@ -4,32 +4,15 @@
 use std::error::Error;
 use std::path::Path;
 
+use nd_charts::{colour, load_font, FONT};
 use ndtest::benchmark::results::SummaryRow;
 use plotters::prelude::*;
-use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-/// Where Debian's `fonts-dejavu-core` puts its sans-serif face.
-const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-const FONT: &str = "sans-serif";
-const VS_IPVS: RGBColor = RGBColor(31, 119, 180);
-const VS_DIRECT: RGBColor = RGBColor(255, 127, 14);
-
-/// Registers the font the chart is written with.
-fn load_font() -> Result<(), Box<dyn Error>> {
-    let bytes = std::fs::read(FONT_PATH).map_err(|e| {
-        format!("cannot read {FONT_PATH} ({e}); install Debian's fonts-dejavu-core")
-    })?;
-    // plotters keeps fonts for the life of the process.
-    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-    register_font(FONT, FontStyle::Normal, bytes)
-        .map_err(|_| format!("{FONT_PATH} is not a font plotters can read"))?;
-    Ok(())
-}
 
 /// Draws the ratios of `rows` into a PNG at `path`.
 pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
     load_font()?;
+    let (vs_ipvs, vs_direct) = (colour(0), colour(1));
     let rows: Vec<&SummaryRow> = rows
         .iter()
         .filter(|r| r.vs_ipvs.is_some() || r.vs_direct.is_some())
@@ -73,7 +56,7 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
     }
     for (index, row) in rows.iter().enumerate() {
         let top = rows.len() as f64 - index as f64;
-        for (slot, (ratio, colour)) in [(row.vs_ipvs, VS_IPVS), (row.vs_direct, VS_DIRECT)]
+        for (slot, (ratio, fill)) in [(row.vs_ipvs, vs_ipvs), (row.vs_direct, vs_direct)]
             .into_iter()
             .enumerate()
         {
@@ -81,7 +64,7 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
             let upper = top - 0.1 - 0.4 * slot as f64;
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(0.0, upper - 0.38), (ratio, upper)],
-                colour.filled(),
+                fill.filled(),
             )))?;
         }
     }
@@ -89,11 +72,11 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
         [(1.0, 0.0), (1.0, rows.len() as f64)],
         BLACK.stroke_width(1),
     ))?;
-    for (label, colour) in [("nd / IPVS", VS_IPVS), ("nd / no balancer", VS_DIRECT)] {
+    for (label, fill) in [("nd / IPVS", vs_ipvs), ("nd / no balancer", vs_direct)] {
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
             .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], fill.filled()));
     }
     chart
         .configure_series_labels()

@@ -123,6 +123,20 @@ impl<T> PsQueue<T> {
         self.jobs.pop().map(|Reverse(job)| job.payload)
     }
 
+    /// Takes out, at `now`, the first job whose payload `which` picks (a request whose
+    /// client gave up before it was done): the others share the speed without it from then on.
+    /// Linear in the jobs held, for an event that is rare beside arrivals and completions.
+    pub fn remove(&mut self, now: f64, mut which: impl FnMut(&T) -> bool) -> Option<T> {
+        self.advance(now);
+        let mut jobs = std::mem::take(&mut self.jobs).into_vec();
+        let removed = jobs
+            .iter()
+            .position(|Reverse(job)| which(&job.payload))
+            .map(|index| jobs.swap_remove(index).0.payload);
+        self.jobs = BinaryHeap::from(jobs);
+        removed
+    }
+
     /// Changes the speed from `now` on.
     pub fn set_speed(&mut self, now: f64, speed: f64) {
         assert!(speed > 0.0, "a server's speed must be positive");
@@ -206,6 +220,23 @@ mod tests {
         queue.push(10.0, 1.0, 2);
         drain(&mut queue);
         assert!(close(queue.busy_time(), 5.0), "{}", queue.busy_time());
+    }
+
+    #[test]
+    fn a_removed_job_gives_its_share_back() {
+        // Two jobs of work 2 at speed 1 have each received 0.5 at time 1. Without the second,
+        // the first does its remaining 1.5 alone and finishes at 2.5, not at 4.
+        let mut queue = PsQueue::new(1.0);
+        queue.push(0.0, 2.0, 1);
+        queue.push(0.0, 2.0, 2);
+        assert!(close(queue.next_completion().unwrap(), 4.0));
+        assert_eq!(queue.remove(1.0, |&job| job == 2), Some(2));
+        assert_eq!(queue.remove(1.0, |&job| job == 7), None);
+        assert_eq!(queue.len(), 1);
+        let done = drain(&mut queue);
+        assert_eq!(done.len(), 1);
+        assert!(close(done[0].0, 2.5), "{done:?}");
+        assert!(close(queue.work_done(), 2.5));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! PNG charts, drawn with plotters' bitmap backend.
+//! PNG charts of the project's reports (the simulation's, the VM evaluation's and the
+//! forwarding benchmark's), drawn with plotters' bitmap backend.
 //!
 //! Text needs a font, which is loaded at run time from Debian's `fonts-dejavu-core` rather
 //! than shipped: [`load_font`] must succeed before any chart is drawn.
@@ -15,7 +16,8 @@ pub const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 /// A chart error, as text.
 pub type ChartResult<T> = Result<T, Box<dyn Error>>;
 
-const FONT: &str = "sans-serif";
+/// The family name charts ask plotters for; [`load_font`] registers it.
+pub const FONT: &str = "sans-serif";
 
 /// Line colours, told apart in print too.
 const COLOURS: [RGBColor; 8] = [
@@ -29,7 +31,8 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-fn colour(index: usize) -> RGBColor {
+/// The line colour of series `index`.
+pub fn colour(index: usize) -> RGBColor {
     COLOURS[index % COLOURS.len()]
 }
 
@@ -210,4 +213,36 @@ pub fn weights_over_time(
     }
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_both_kinds_of_chart_as_png() {
+        load_font().unwrap();
+        let dir = std::env::temp_dir().join(format!("nd-charts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let curve = |label: &str, scale: f64| Curve {
+            label: label.into(),
+            points: (1..=50)
+                .map(|i| (scale * f64::from(i) / 100.0, f64::from(i) / 50.0))
+                .collect(),
+        };
+        let cdf = dir.join("cdf.png");
+        response_times(&cdf, "response times", &[curve("a", 1.0), curve("b", 3.0)]).unwrap();
+        let weights = dir.join("weights.png");
+        let panel = Panel {
+            caption: "weights".into(),
+            y_label: "weight".into(),
+            curves: vec![curve("server 1", 100.0)],
+        };
+        weights_over_time(&weights, "over time", "seconds", 10.0, &[panel]).unwrap();
+        for path in [cdf, weights] {
+            let png = std::fs::read(&path).unwrap();
+            assert_eq!(&png[1..4], b"PNG", "{}", path.display());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,14 +1,12 @@
 //! `nd-bench-report`: turns the results `make bench` brings out of the VM into
 //! `docs/benchmarks.md` and `docs/benchmarks.png`.
 
-mod chart;
-mod markdown;
-mod targets;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use nd_bench_report::analysis;
+use nd_bench_report::benchmark::{chart, markdown, targets};
 use ndtest::benchmark::results::BenchResults;
 
 #[derive(Parser)]
@@ -46,7 +44,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         &results,
         &verdicts,
         "benchmarks.png",
-        markdown::kept_analysis(&previous),
+        analysis::kept(&previous),
     );
     std::fs::write(&document, text).map_err(|e| format!("{}: {e}", document.display()))?;
     println!("wrote {} and {}", document.display(), chart.display());

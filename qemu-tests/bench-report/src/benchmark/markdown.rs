@@ -1,22 +1,13 @@
 //! `docs/benchmarks.md`: how the run was made, the medians and ratios of every figure, the
-//! verdict on each goal, and the run's remarks. A section the maintainers write between
-//! `<!-- analysis -->` and `<!-- /analysis -->` is kept from the previous file.
+//! verdict on each goal, and the run's remarks, with the analysis kept from the previous file
+//! ([`crate::analysis`]).
 
 use std::fmt::Write as _;
 
 use ndtest::benchmark::results::{format_value, BenchResults, PathKind};
 
-use crate::targets::Verdict;
-
-const ANALYSIS_START: &str = "<!-- analysis -->";
-const ANALYSIS_END: &str = "<!-- /analysis -->";
-
-/// The analysis section of an earlier document, markers included.
-pub fn kept_analysis(previous: &str) -> Option<&str> {
-    let start = previous.find(ANALYSIS_START)?;
-    let end = previous[start..].find(ANALYSIS_END)? + start + ANALYSIS_END.len();
-    Some(&previous[start..end])
-}
+use super::targets::Verdict;
+use crate::analysis;
 
 fn cell(value: Option<f64>) -> String {
     value.map_or("–".to_owned(), format_value)
@@ -93,11 +84,7 @@ pub fn document(
         }
     }
     let _ = writeln!(out, "\n## What the figures say\n");
-    let _ = writeln!(
-        out,
-        "{}",
-        analysis.unwrap_or("<!-- analysis -->\n(No analysis yet.)\n<!-- /analysis -->")
-    );
+    let _ = writeln!(out, "{}", analysis.unwrap_or(analysis::PLACEHOLDER));
     out
 }
 
@@ -109,11 +96,7 @@ mod tests {
     #[test]
     fn keeps_the_written_analysis_and_fills_the_tables() {
         let previous = "old tables\n<!-- analysis -->\nWhy nd is faster.\n<!-- /analysis -->\n";
-        let analysis = kept_analysis(previous);
-        assert_eq!(
-            analysis,
-            Some("<!-- analysis -->\nWhy nd is faster.\n<!-- /analysis -->")
-        );
+        let analysis = analysis::kept(previous);
         let mut r = BenchResults::default();
         r.figure("conn_rate", "new connections", "1/s", Better::Higher);
         r.record("conn_rate", PathKind::Ours, 1200.0);
@@ -121,6 +104,5 @@ mod tests {
         let doc = document(&r, &[], "benchmarks.png", analysis);
         assert!(doc.contains("| new connections | 1/s | 1200 | 1000 | – | 1.20 | – |"));
         assert!(doc.contains("Why nd is faster."));
-        assert!(kept_analysis("no markers").is_none());
     }
 }

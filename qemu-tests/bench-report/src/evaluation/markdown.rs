@@ -1,0 +1,161 @@
+//! `docs/evaluation-vm.md`: how the evaluation was made, each policy's response times,
+//! utilizations and shares, the charts, and the run's remarks, with the analysis kept from
+//! the previous file ([`crate::analysis`]).
+
+use std::fmt::Write as _;
+
+use ndtest::evaluation::results::{format_millis, percents, EvalResults, Millis};
+
+use crate::analysis;
+
+/// The charts the document shows, by file name beside it.
+pub struct Charts<'a> {
+    pub cdf: &'a str,
+    /// None when no run had changing weights.
+    pub weights: Option<&'a str>,
+}
+
+const METHOD: &str = "\
+How the Executor, IPVS and the Manager share load among servers of unequal capacity, measured \
+in the test VM with the real kernel module, the real `nd-manager` and `nd-agent`, real TCP \
+connections and direct routing: the setting of the Network Dispatcher paper (Goldszmidt and \
+Hunt, 1998) in small, beside the simulation of `docs/evaluation-simulation.md`.
+
+Produced by `make evaluate` (`qemu-tests/run-evaluation.sh`): the test kernel without its \
+debug options and the module built for it, one VM under emulation (TCG, two CPUs), the \
+suite's topology (a client, a balancer namespace, three servers on one bridge), then \
+`nd-evaluation-report` on the host. `make evaluate-quick` runs a short version.
+
+## How capacity is emulated
+
+All the servers share the VM's two emulated CPUs, so no server can be made faster than \
+another by doing real work. Each server runs `ndtest ps-serve`, an HTTP/1.0 server that \
+answers a request `GET /work/N` when a processor-sharing server of its capacity would have \
+finished it: every request in progress gets an equal share of the capacity, the next \
+completion is computed exactly (the simulator's own queue, `nd-load-model`) and a timer wakes \
+the server then. Any other path costs one unit, so the Manager's HTTP advisor (`GET /`) waits \
+in the queue like a small request and its timing shows the load, as in the paper. Every \
+second a server's load (the mean number of requests in progress over the last second) is in \
+a file that the server's `nd-agent` reads with `cat` as the `load` host metric. A client that \
+gives up (a timeout) resets its connection and its request leaves the queue.
+
+The clients are `ndtest workload`: open-loop Poisson arrivals, each request on a connection of \
+its own asking for a size drawn from the A/B/C/D classes (1, 10, 100 and 1000 work units, each \
+0.5 to 1.5 times, for 60, 30, 9 and 1% of the requests; mean 22.6 units), timed from its \
+arrival to the end of its response. Requests that arrive during the warm-up are sent but not \
+measured. Within a round every policy gets the same requests (same seed); the order of the \
+policies rotates from round to round, and each run gets a fresh balancer namespace and fresh \
+servers.
+
+Response times are over all requests that arrived in the measured window: a request that \
+failed (timed out) counts as slower than every completed one, and a percentile that falls \
+among the failed ones is shown as above the timeout. The mean is that of the completed \
+requests. Utilization is the share of the measured window a server had a request in \
+progress; the share is that of the completed requests each server answered. Under emulation \
+the absolute times stretch with the emulated machine's hiccups; compare the policies with \
+each other.";
+
+/// A response time cell.
+fn time(value: Millis, timeout_ms: f64) -> String {
+    format_millis(value, timeout_ms)
+}
+
+/// The whole document.
+pub fn document(results: &EvalResults, charts: &Charts<'_>, analysis: Option<&str>) -> String {
+    let mut out = String::new();
+    let timeout = results.timeout_ms as f64;
+    let _ = writeln!(out, "# Load sharing in the VM\n\n{METHOD}\n");
+    let _ = writeln!(out, "## Setup\n\n| setting | value |\n| --- | --- |");
+    for (key, value) in &results.setup {
+        let _ = writeln!(out, "| {key} | {value} |");
+    }
+    let _ = writeln!(
+        out,
+        "\n| server | address | capacity (units/s) |\n| --- | --- | ---: |"
+    );
+    for server in &results.servers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            server.name, server.address, server.capacity
+        );
+    }
+    let _ = writeln!(out, "\n| policy | configuration |\n| --- | --- |");
+    for policy in &results.policies {
+        let _ = writeln!(out, "| {} | {} |", policy.name(), policy.description());
+    }
+    let names: Vec<&str> = results.servers.iter().map(|s| s.name.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "\n## Results\n\n| policy | rounds | completed | failed | mean | p50 | p90 | p99 | p99 by \
+         round | slowest | utilization {} (%) | share {} (%) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |",
+        names.join(" / "),
+        names.join(" / ")
+    );
+    for row in results.summary() {
+        let by_round: Vec<String> = row
+            .p99_by_round_ms
+            .iter()
+            .map(|p| time(*p, timeout))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.policy.name(),
+            row.rounds,
+            row.completed,
+            row.failed,
+            time(row.mean_ms, timeout),
+            time(row.p50_ms, timeout),
+            time(row.p90_ms, timeout),
+            time(row.p99_ms, timeout),
+            by_round.join(", "),
+            time(row.max_ms, timeout),
+            percents(&row.utilization),
+            percents(&row.share),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe distributions, over all rounds (the CDF on a log time axis, and the fraction of \
+         requests slower than each time on log-log axes, where the 99th percentile is the \
+         crossing of 0.01; a curve that ends below 1 lost requests):\n\n![Response times]({})\n",
+        charts.cdf
+    );
+    match charts.weights {
+        Some(chart) => {
+            let _ = writeln!(
+                out,
+                "The weights the Manager gave the servers, read once a second in the first round \
+                 of each Manager policy:\n\n![Weights]({chart})\n"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "No run of a Manager policy, so no weights to show.\n");
+        }
+    }
+    let failures: Vec<String> = results
+        .summary()
+        .iter()
+        .filter(|row| !row.errors.is_empty())
+        .map(|row| {
+            let kinds: Vec<String> = row
+                .errors
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            format!("{}: {}", row.policy.name(), kinds.join(", "))
+        })
+        .collect();
+    if !results.notes.is_empty() || !failures.is_empty() {
+        let _ = writeln!(out, "## Remarks of the run\n");
+        for note in failures.iter().chain(&results.notes) {
+            let _ = writeln!(out, "- {note}");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(out, "## What the figures say\n");
+    let _ = writeln!(out, "{}", analysis.unwrap_or(analysis::PLACEHOLDER));
+    out
+}

@@ -1,0 +1,4 @@
+//! The load-sharing evaluation's document and charts.
+
+pub mod charts;
+pub mod markdown;

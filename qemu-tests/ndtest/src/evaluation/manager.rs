@@ -1,0 +1,108 @@
+//! The Manager of one run, for the Manager's policies: nd-manager in the balancer's namespace
+//! over the evaluation's port, with an HTTP advisor that probes the emulated servers (its
+//! `GET /` is a request of one work unit that waits in their queues, so its timing reflects
+//! the load, as in the paper) and a `load` host metric that an nd-agent on each server reads
+//! from the server's load file. All of them end with the run.
+
+use super::servers::{load_file, SERVICE_PORT, WORK_DIR};
+use crate::benchmark::balancer::{BALANCER_ADDR, BALANCER_NS};
+use crate::suite::cluster::{Outcome, SERVERS, SERVER_NAMES, VIP};
+use crate::suite::daemon::Daemon;
+use crate::suite::manager_config::{agent_config, ManagerSetup, DEFAULT_METRICS};
+use std::time::Duration;
+
+use super::policy::MAX_WEIGHT;
+
+/// Where the agents send their reports.
+const AGENT_PORT: u16 = 7050;
+
+fn manager_log() -> String {
+    format!("{WORK_DIR}/nd-manager.log")
+}
+
+/// The Manager's configuration for `policy` (`weighted` or `best`) deciding every
+/// `interval`: the README's metric weights, no capacities declared.
+pub fn config(policy: &str, interval: Duration) -> String {
+    ManagerSetup {
+        interval,
+        agent_listen: &format!("{BALANCER_ADDR}:{AGENT_PORT}"),
+        metrics: DEFAULT_METRICS,
+        advisor_port: SERVICE_PORT,
+        // Within the interval, as the Manager requires.
+        advisor_timeout: interval * 3 / 4,
+        stale_after: interval * 3,
+        vip: VIP,
+        port: SERVICE_PORT,
+        policy,
+        servers: &SERVERS,
+        max_weight: u64::from(MAX_WEIGHT),
+    }
+    .render()
+}
+
+/// nd-manager and the agents of one run.
+pub struct ManagerRun {
+    // Dropped first: the Manager stops before what it watches.
+    manager: Daemon,
+    _agents: Vec<Daemon>,
+}
+
+impl ManagerRun {
+    /// Starts the agents, then the Manager with `policy` deciding every `interval`.
+    pub fn start(policy: &str, interval: Duration) -> Result<ManagerRun, String> {
+        let manager_address = format!("{BALANCER_ADDR}:{AGENT_PORT}");
+        let mut agents = Vec::new();
+        for (server, name) in SERVER_NAMES.iter().enumerate() {
+            let path = format!("{WORK_DIR}/nd-agent-{name}.toml");
+            std::fs::write(&path, agent_config(&manager_address, &load_file(server)))
+                .map_err(|e| format!("{path}: {e}"))?;
+            let log = format!("{WORK_DIR}/nd-agent-{name}.log");
+            agents.push(Daemon::start(name, &["nd-agent", "--config", &path], &log)?);
+        }
+        let path = format!("{WORK_DIR}/nd-manager.toml");
+        std::fs::write(&path, config(policy, interval)).map_err(|e| format!("{path}: {e}"))?;
+        let _ = std::fs::remove_file(manager_log());
+        let manager = Daemon::start(
+            BALANCER_NS,
+            &["nd-manager", "--config", &path],
+            &manager_log(),
+        )?;
+        Ok(ManagerRun {
+            manager,
+            _agents: agents,
+        })
+    }
+
+    /// Fails, with the end of its log, if the Manager has exited.
+    pub fn alive(&mut self) -> Outcome {
+        self.manager
+            .alive()
+            .map_err(|e| format!("{e}; its log ends:\n{}", log_tail()))
+    }
+}
+
+/// The last lines of the Manager's log.
+fn log_tail() -> String {
+    let log = std::fs::read_to_string(manager_log()).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manager_accepts_the_evaluation_s_configuration() {
+        for policy in ["weighted", "best"] {
+            let text = config(policy, Duration::from_secs(2));
+            let parsed = nd_manager::config::Config::parse("evaluation.toml", &text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let service = &parsed.services[0];
+            assert_eq!(service.service.port, SERVICE_PORT);
+            assert_eq!(service.servers.len(), 3);
+            assert!(service.servers.iter().all(|s| s.capacity == 1.0));
+            assert_eq!(parsed.advisors[0].timeout, Duration::from_millis(1500));
+        }
+    }
+}
