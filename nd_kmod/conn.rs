@@ -11,24 +11,23 @@
 
 use crate::conn_entry::{short_jiffies, ConnEntry};
 use crate::conn_hash::ConnKey;
-use crate::flow_table::{self, FlowTable, NoRoom, Slots};
-use crate::lock_bh::{new_spinlock_bh, SpinLockBh};
+use crate::flow_table::NoRoom;
+use crate::striped_table::{Place, StripedTable};
 use crate::tcp_state::{Step, TcpFlags, TcpState};
-use core::mem::size_of;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use kernel::alloc::{AllocError, Flags};
-use kernel::init::pin_init_array_from_fn;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 
 /// Number of lock stripes; a stripe is picked by the low bits of a key's hash.
 pub(crate) const STRIPES: usize = 256;
-const STRIPE_BITS: u32 = STRIPES.trailing_zeros();
+
+type Table = StripedTable<ConnEntry, STRIPES>;
 /// Default bound on the number of entries.
 pub(crate) const DEFAULT_LIMIT: u32 = 1 << 20;
-/// Slots in one chunk: a 4 KiB page of entries.
-const CHUNK_SLOTS: usize = 4096 / size_of::<Option<ConnEntry>>();
 /// How far from its home slot a full table looks for a half-open entry to give up.
 const EVICTION_REACH: usize = 16;
+/// Every this many sweeps (about seconds) each established entry is told to the observer
+/// again, so that a peer's shadow of a long-lived connection does not expire.
+const REFRESH_SWEEPS: usize = 60;
 
 /// Per-state lifetimes of idle entries, in jiffies.
 pub(crate) trait Lifetimes {
@@ -39,10 +38,19 @@ pub(crate) trait Lifetimes {
     fn syn_pressure_lifetime(&self) -> u32;
 }
 
-/// The active and inactive connection gauges of the servers, by server number.
-pub(crate) trait Gauges {
-    fn enter(&self, server: u16, state: TcpState);
-    fn leave(&self, server: u16, state: TcpState);
+/// What is told of every change of the table: the servers' gauges follow it, and an active
+/// dispatcher publishes it to its peer. Called with the entry's stripe locked.
+pub(crate) trait Observer {
+    /// A connection was entered.
+    fn entered(&self, entry: &ConnEntry);
+    /// A connection moved from state `from` to its current one.
+    fn moved(&self, entry: &ConnEntry, from: TcpState);
+    /// A connection was removed.
+    fn removed(&self, entry: &ConnEntry);
+    /// Whether established connections are to be told again now and then.
+    fn wants_refresh(&self) -> bool;
+    /// An established connection goes on.
+    fn refreshed(&self, entry: &ConnEntry);
 }
 
 /// A new connection's entry.
@@ -65,155 +73,59 @@ pub(crate) enum InsertError {
     NoMemory,
 }
 
-/// A stripe's slots, in chunks of up to a page.
-struct ChunkedSlots {
-    chunks: KVec<KVec<Option<ConnEntry>>>,
-    count: usize,
-}
-
-impl ChunkedSlots {
-    /// `count` empty slots; `count` is a power of two.
-    fn new(count: usize, flags: Flags) -> Result<Self, AllocError> {
-        let per_chunk = count.min(CHUNK_SLOTS);
-        let chunk_count = count.checked_div(per_chunk).ok_or(AllocError)?;
-        let mut chunks = KVec::with_capacity(chunk_count, flags)?;
-        for _ in 0..chunk_count {
-            let mut chunk = KVec::with_capacity(per_chunk, flags)?;
-            for _ in 0..per_chunk {
-                // Within the capacity just reserved: this does not allocate.
-                chunk.push(None, flags)?;
-            }
-            chunks.push(chunk, flags)?;
-        }
-        Ok(ChunkedSlots { chunks, count })
-    }
-
-    /// The memory the slots take.
-    fn bytes(&self) -> usize {
-        self.count * size_of::<Option<ConnEntry>>()
-            + self.chunks.len() * size_of::<KVec<Option<ConnEntry>>>()
-    }
-}
-
-impl Slots for ChunkedSlots {
-    type Entry = ConnEntry;
-
-    fn count(&self) -> usize {
-        self.count
-    }
-
-    fn slot(&self, index: usize) -> &Option<ConnEntry> {
-        &self.chunks[index / CHUNK_SLOTS][index % CHUNK_SLOTS]
-    }
-
-    fn slot_mut(&mut self, index: usize) -> &mut Option<ConnEntry> {
-        &mut self.chunks[index / CHUNK_SLOTS][index % CHUNK_SLOTS]
-    }
-}
-
-type Stripe = FlowTable<ChunkedSlots>;
-
 /// The connection table of one namespace.
 #[pin_data]
 pub(crate) struct ConnTable {
     seed: u32,
-    count: AtomicU32,
-    limit: AtomicU32,
-    /// The memory every stripe's slots take.
-    bytes: AtomicUsize,
     next_to_expire: AtomicUsize,
     #[pin]
-    stripes: [SpinLockBh<Stripe>; STRIPES],
-}
-
-/// Where a key's entry lives: its stripe and the hash its slots are found by.
-struct Place {
-    stripe: usize,
-    hash: u32,
+    table: StripedTable<ConnEntry, STRIPES>,
 }
 
 impl ConnTable {
     /// An empty table whose hash is keyed with `seed`.
     pub(crate) fn new(seed: u32) -> Result<Pin<KBox<Self>>> {
-        // The smallest slots are allocated up front, where sleeping is allowed.
-        let mut stripes = KVec::with_capacity(STRIPES, GFP_KERNEL)?;
-        let mut bytes = 0;
-        for _ in 0..STRIPES {
-            let slots = ChunkedSlots::new(flow_table::MIN_SLOTS, GFP_KERNEL)?;
-            bytes += slots.bytes();
-            stripes.push(Some(FlowTable::new(slots)), GFP_KERNEL)?;
-        }
-        let mut prepared = stripes.into_iter();
+        let table = StripedTable::new(DEFAULT_LIMIT)?;
         KBox::pin_init(
             pin_init!(ConnTable {
                 seed,
-                count: AtomicU32::new(0),
-                limit: AtomicU32::new(DEFAULT_LIMIT),
-                bytes: AtomicUsize::new(bytes),
                 next_to_expire: AtomicUsize::new(0),
-                stripes <- pin_init_array_from_fn(|_| {
-                    // There are exactly STRIPES prepared stripes; an empty store is never
-                    // used, but keeps this infallible.
-                    let stripe = prepared.next().flatten().unwrap_or(FlowTable::new(
-                        ChunkedSlots { chunks: KVec::new(), count: 0 },
-                    ));
-                    new_spinlock_bh!(stripe)
-                }),
+                table <- table,
             }),
             GFP_KERNEL,
         )
     }
 
     fn place(&self, key: &ConnKey) -> Place {
-        let hash = key.hash(self.seed);
-        Place {
-            stripe: hash as usize % STRIPES,
-            hash: hash >> STRIPE_BITS,
-        }
+        Table::place(key.hash(self.seed))
     }
 
     fn hash_of(&self) -> impl Fn(&ConnEntry) -> u32 + '_ {
-        |entry| entry.key.hash(self.seed) >> STRIPE_BITS
+        |entry| Table::stripe_hash(entry.key.hash(self.seed))
     }
 
     /// Entries in the table.
     pub(crate) fn count(&self) -> u32 {
-        self.count.load(Ordering::Relaxed)
+        self.table.count()
     }
 
     /// The bound on entries.
     pub(crate) fn limit(&self) -> u32 {
-        self.limit.load(Ordering::Relaxed)
+        self.table.limit()
     }
 
     /// Sets the bound; entries above it stay until they expire.
     pub(crate) fn set_limit(&self, limit: u32) {
-        self.limit.store(limit, Ordering::Relaxed);
+        self.table.set_limit(limit);
     }
 
     /// The memory the table's slots take, in bytes.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes.load(Ordering::Relaxed)
+        self.table.bytes()
     }
 
     fn forget(&self, n: usize) {
-        if n > 0 {
-            self.count.fetch_sub(n as u32, Ordering::Relaxed);
-        }
-    }
-
-    /// Gives `stripe` `count` slots, moving its entries; leaves it as it was if the memory
-    /// cannot be had.
-    fn resize(&self, stripe: &mut Stripe, count: usize) -> Result<(), AllocError> {
-        let slots = ChunkedSlots::new(count, GFP_ATOMIC | __GFP_NOWARN)?;
-        let new_bytes = slots.bytes();
-        let old_bytes = stripe.slots().bytes();
-        let resized = stripe.rehash_into(FlowTable::new(slots), self.hash_of());
-        // The old slots are empty now; they are freed when `stripe` is replaced.
-        *stripe = resized;
-        self.bytes.fetch_add(new_bytes, Ordering::Relaxed);
-        self.bytes.fetch_sub(old_bytes, Ordering::Relaxed);
-        Ok(())
+        self.table.forget(n);
     }
 
     /// Follows a segment of a known connection: its server, or `None` if the connection is
@@ -224,26 +136,28 @@ impl ConnTable {
         flags: TcpFlags,
         now: u64,
         lifetimes: &impl Lifetimes,
-        gauges: &impl Gauges,
+        observer: &impl Observer,
     ) -> Option<u16> {
         let place = self.place(key);
-        let mut stripe = self.stripes[place.stripe].lock();
+        let mut stripe = self.table.lock(place.stripe);
         let index = stripe.find(key, place.hash)?;
         let entry = stripe.get_mut(index)?;
         match entry.state.step(flags) {
             Step::Forward(state) => {
-                if state.is_active() != entry.state.is_active() {
-                    gauges.leave(entry.server, entry.state);
-                    gauges.enter(entry.server, state);
-                }
+                let from = entry.state;
                 entry.enter(state, short_jiffies(now), lifetimes.lifetime(state));
+                if state != from {
+                    observer.moved(entry, from);
+                }
                 Some(entry.server)
             }
             Step::Reschedule => {
                 let removed = stripe.remove(index, self.hash_of());
+                if let Some(gone) = &removed {
+                    observer.removed(gone);
+                }
                 drop(stripe);
-                if let Some(gone) = removed {
-                    gauges.leave(gone.server, gone.state);
+                if removed.is_some() {
                     self.forget(1);
                 }
                 None
@@ -258,12 +172,13 @@ impl ConnTable {
         &self,
         key: ConnKey,
         server: u16,
+        flags: u8,
         now: u64,
         lifetimes: &impl Lifetimes,
-        gauges: &impl Gauges,
+        observer: &impl Observer,
     ) -> Result<Inserted, InsertError> {
         let limit = self.limit();
-        let before = self.count.fetch_add(1, Ordering::Relaxed);
+        let before = self.table.reserve_over();
         let full = before >= limit;
         if full {
             self.forget(1);
@@ -274,7 +189,7 @@ impl ConnTable {
             lifetime = lifetime.min(pressure);
         }
         let place = self.place(&key);
-        let mut stripe = self.stripes[place.stripe].lock();
+        let mut stripe = self.table.lock(place.stripe);
         if let Some(existing) = stripe.find(&key, place.hash).and_then(|i| stripe.get(i)) {
             let server = existing.server;
             drop(stripe);
@@ -296,22 +211,20 @@ impl ConnTable {
                 .map(|(index, _)| index)
                 .ok_or(InsertError::Full)?;
             if let Some(gone) = stripe.remove(victim, self.hash_of()) {
-                gauges.leave(gone.server, gone.state);
+                observer.removed(&gone);
             }
             evicted = true;
-        } else if flow_table::must_grow(stripe.live(), stripe.slots().count()) {
-            let doubled = stripe.slots().count() * 2;
-            if self.resize(&mut stripe, doubled).is_err() {
-                drop(stripe);
-                self.forget(1);
-                return Err(InsertError::NoMemory);
-            }
+        } else if self.table.make_room(&mut stripe, self.hash_of()).is_err() {
+            drop(stripe);
+            self.forget(1);
+            return Err(InsertError::NoMemory);
         }
         let entry = ConnEntry {
             key,
             expires: short_jiffies(now).wrapping_add(lifetime),
             server,
             state: TcpState::SynSent,
+            flags,
         };
         if let Err(NoRoom(_)) = stripe.insert(entry, place.hash) {
             // Not reached: the stripe had room, was just given more, or lost an entry. The
@@ -320,7 +233,7 @@ impl ConnTable {
             self.forget(1);
             return Err(InsertError::NoMemory);
         }
-        gauges.enter(server, TcpState::SynSent);
+        observer.entered(&entry);
         Ok(Inserted {
             server,
             evicted,
@@ -328,71 +241,131 @@ impl ConnTable {
         })
     }
 
-    /// Removes expired entries from the next `stripes` stripes, and gives back the slots of
-    /// stripes that have become mostly empty.
-    pub(crate) fn expire_some(&self, now: u64, stripes: usize, gauges: &impl Gauges) {
+    /// Removes expired entries from the next `stripes` stripes, gives back the slots of
+    /// stripes that have become mostly empty, and now and then tells the observer of the
+    /// established connections that go on.
+    pub(crate) fn expire_some(&self, now: u64, stripes: usize, observer: &impl Observer) {
         let now = short_jiffies(now);
         for _ in 0..stripes {
-            let next = self.next_to_expire.fetch_add(1, Ordering::Relaxed) % STRIPES;
-            let mut stripe = self.stripes[next].lock();
+            let visit = self.next_to_expire.fetch_add(1, Ordering::Relaxed);
+            let next = visit % STRIPES;
+            // Stripes take their turns to refresh, spread over the period.
+            let refresh = observer.wants_refresh()
+                && (visit / STRIPES + next).is_multiple_of(REFRESH_SWEEPS);
+            let mut stripe = self.table.lock(next);
             let removed = stripe.remove_where(
                 |e| {
                     let expired = e.expired(now);
                     if expired {
-                        gauges.leave(e.server, e.state);
+                        observer.removed(e);
+                    } else if refresh && e.state.is_active() {
+                        observer.refreshed(e);
                     }
                     expired
                 },
                 self.hash_of(),
             );
-            let slots = stripe.slots().count();
-            if flow_table::may_shrink(stripe.live(), slots) {
-                // Failing to shrink only keeps memory a while longer.
-                let _ = self.resize(&mut stripe, slots / 2);
-            }
+            self.table.shrink_if_sparse(&mut stripe, self.hash_of());
             drop(stripe);
             self.forget(removed);
         }
     }
 
     /// Removes every entry `doomed` picks.
-    pub(crate) fn remove_where(&self, doomed: impl Fn(&ConnEntry) -> bool, gauges: &impl Gauges) {
-        for stripe in self.stripes.iter() {
-            let mut stripe = stripe.lock();
-            let removed = stripe.remove_where(
-                |e| {
-                    let gone = doomed(e);
-                    if gone {
-                        gauges.leave(e.server, e.state);
-                    }
-                    gone
-                },
-                self.hash_of(),
-            );
-            drop(stripe);
-            self.forget(removed);
-        }
+    pub(crate) fn remove_where(
+        &self,
+        doomed: impl Fn(&ConnEntry) -> bool,
+        observer: &impl Observer,
+    ) {
+        self.table.remove_where(
+            |e| {
+                let gone = doomed(e);
+                if gone {
+                    observer.removed(e);
+                }
+                gone
+            },
+            self.hash_of(),
+        );
     }
 
-    /// Shows entries to `visit` from `cursor` (stripe, slot) on, until `visit` returns false;
-    /// returns where to resume, or `None` once every entry was shown. A stripe that resizes
-    /// between two calls may show some of its entries twice or not at all, as with any
-    /// netlink dump of a table that changes while it is read.
+    /// Enters or updates a connection a peer reported: with `server`, in `state`, living
+    /// `lifetime` more jiffies. No half-open entry is evicted for it.
+    pub(crate) fn install(
+        &self,
+        key: ConnKey,
+        server: u16,
+        state: TcpState,
+        lifetime: u32,
+        now: u64,
+        observer: &impl Observer,
+    ) -> Result<(), InsertError> {
+        let place = self.place(&key);
+        let mut stripe = self.table.lock(place.stripe);
+        let now = short_jiffies(now);
+        if let Some(entry) = stripe.find(&key, place.hash).and_then(|i| stripe.get_mut(i)) {
+            if entry.server != server {
+                observer.removed(entry);
+                entry.server = server;
+                entry.enter(state, now, lifetime);
+                observer.entered(entry);
+            } else {
+                let from = entry.state;
+                entry.enter(state, now, lifetime);
+                if from != state {
+                    observer.moved(entry, from);
+                }
+            }
+            return Ok(());
+        }
+        if self.table.reserve().is_err() {
+            return Err(InsertError::Full);
+        }
+        if self.table.make_room(&mut stripe, self.hash_of()).is_err() {
+            drop(stripe);
+            self.forget(1);
+            return Err(InsertError::NoMemory);
+        }
+        let entry = ConnEntry {
+            key,
+            expires: now.wrapping_add(lifetime),
+            server,
+            state,
+            flags: 0,
+        };
+        if stripe.insert(entry, place.hash).is_err() {
+            drop(stripe);
+            self.forget(1);
+            return Err(InsertError::NoMemory);
+        }
+        observer.entered(&entry);
+        Ok(())
+    }
+
+    /// Removes the connection `key`, if it is there.
+    pub(crate) fn remove(&self, key: &ConnKey, observer: &impl Observer) -> bool {
+        let place = self.place(key);
+        let mut stripe = self.table.lock(place.stripe);
+        let removed = stripe
+            .find(key, place.hash)
+            .and_then(|index| stripe.remove(index, self.hash_of()));
+        if let Some(gone) = &removed {
+            observer.removed(gone);
+        }
+        drop(stripe);
+        if removed.is_some() {
+            self.forget(1);
+        }
+        removed.is_some()
+    }
+
+    /// Shows entries to `visit` from `cursor` (stripe, slot) on; see
+    /// [`StripedTable::visit`].
     pub(crate) fn visit(
         &self,
         cursor: [usize; 2],
-        mut visit: impl FnMut(&ConnEntry) -> bool,
+        visit: impl FnMut(&ConnEntry) -> bool,
     ) -> Option<[usize; 2]> {
-        let [first_stripe, first_slot] = cursor;
-        for s in first_stripe..STRIPES {
-            let stripe = self.stripes[s].lock();
-            let from = if s == first_stripe { first_slot } else { 0 };
-            for (index, entry) in stripe.entries_from(from) {
-                if !visit(entry) {
-                    return Some([s, index]);
-                }
-            }
-        }
-        None
+        self.table.visit(cursor, visit)
     }
 }

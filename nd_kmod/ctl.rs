@@ -2,19 +2,21 @@
 //! Administration over generic netlink: the family's policy and commands, each checked in
 //! full before anything changes, with an extended-ack message saying what was wrong.
 
-use crate::attr::{drops, stats, top, weight_entry, ConnState, ServerState};
+use crate::attr::{drops, stats, top, weight_entry, ServerState};
+use crate::table_events::wire_state;
 use crate::cmd::Cmd;
 use crate::conn_entry::short_jiffies;
 use crate::executor::{Executor, NetExecutor};
+use crate::ctl_affinity;
+use crate::ctl_ha::{self, SYNC_POLICY};
 use crate::family::{
     FAMILY_NAME_NUL, FAMILY_VERSION, MAX_CONN_LIMIT, MAX_PORTS_PER_VIP, MAX_SCHEDULER_NAME,
-    MAX_SERVERS_PER_PORT, MAX_TIMEOUT_SECS, MAX_VIPS, MAX_WEIGHT,
+    MAX_SERVERS_PER_PORT, MAX_TIMEOUT_SECS, MAX_VIPS, MAX_WEIGHT, SYNC_GROUP_NUL,
 };
 use crate::genl::{self, AttrKind, Dump, Msg, Op, OpKind, Request};
 use crate::sched::SchedulerKind;
 use crate::service::{DraftPort, DraftVip, PortServer, Server};
 use crate::stats::{DropReason, PortStats, Totals, VipStats};
-use crate::tcp_state::TcpState;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
@@ -43,6 +45,13 @@ const POLICY: &[(u16, AttrKind)] = &[
     (top::CONN_LIMIT, AttrKind::U32),
     (top::TIMEOUT_SYN_PRESSURE, AttrKind::U32),
     (top::SCHEDULER, AttrKind::NulString(MAX_SCHEDULER_NAME)),
+    (top::HA_ROLE, AttrKind::U32),
+    (top::SYNC_BATCH, AttrKind::MaxLen(ctl_ha::MAX_BATCH_BYTES)),
+    (top::SYNC, AttrKind::Nested(SYNC_POLICY, crate::attr::sync::MAX)),
+    (top::AFFINITY_TIMEOUT, AttrKind::U32),
+    (top::AFFINITY_PREFIX, AttrKind::U32),
+    (top::AFFINITY_QUIESCED, AttrKind::U32),
+    (top::AFFINITY_LIMIT, AttrKind::U32),
 ];
 
 const fn change(cmd: Cmd) -> Op {
@@ -79,7 +88,15 @@ const OPS: &[Op] = &[
     change(Cmd::Flush),
     read(Cmd::GetInfo, OpKind::Do),
     change(Cmd::SetPort),
+    change(Cmd::SetHa),
+    read(Cmd::GetHa, OpKind::Do),
+    change(Cmd::SyncInstall),
+    change(Cmd::SetSyncStatus),
+    read(Cmd::GetAffinity, OpKind::Dump),
 ];
+
+/// The index of the `sync` group among the family's multicast groups.
+pub(crate) const SYNC_GROUP_INDEX: u32 = 0;
 
 /// Registers the `nd` family.
 pub(crate) fn register(module: &'static ThisModule) -> Result<genl::Registration<Ctl>> {
@@ -90,6 +107,7 @@ pub(crate) fn register(module: &'static ThisModule) -> Result<genl::Registration
         top::MAX,
         POLICY,
         OPS,
+        &[SYNC_GROUP_NUL],
     )
 }
 
@@ -105,6 +123,8 @@ impl genl::Handlers for Ctl {
         match Cmd::from_u8(cmd) {
             Some(Cmd::GetConfig) => return get_config(ex, req),
             Some(Cmd::GetInfo) => return get_info(ex, req),
+            Some(Cmd::GetHa) => return ctl_ha::get_ha(ex, req),
+            Some(Cmd::SetSyncStatus) => return ctl_ha::set_sync_status(ex, req),
             _ => {}
         }
         let _admin = ex.admin.lock();
@@ -114,6 +134,8 @@ impl genl::Handlers for Ctl {
             Some(Cmd::NewPort) => new_port(ex, req),
             Some(Cmd::DelPort) => del_port(ex, req),
             Some(Cmd::SetPort) => set_port(ex, req),
+            Some(Cmd::SetHa) => ctl_ha::set_ha(ex, req),
+            Some(Cmd::SyncInstall) => ctl_ha::sync_install(ex, req),
             Some(Cmd::NewServer) => new_server(ex, req),
             Some(Cmd::SetServer) => set_server(ex, req),
             Some(Cmd::DelServer) => del_server(ex, req),
@@ -134,6 +156,7 @@ impl genl::Handlers for Ctl {
             Some(Cmd::GetPort) => dump_ports(ex, dump),
             Some(Cmd::GetServer) => dump_servers(ex, dump),
             Some(Cmd::GetConn) => dump_conns(ex, dump),
+            Some(Cmd::GetAffinity) => ctl_affinity::dump(ex, dump),
             _ => Err(genl::eopnotsupp()),
         }
     }
@@ -289,6 +312,7 @@ fn scheduler(req: &Request<'_>) -> Result<Option<SchedulerKind>> {
 fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
     let (addr, port) = (vip_addr(req)?, port_no(req)?);
     let scheduler = scheduler(req)?.unwrap_or_default();
+    let affinity = ctl_affinity::requested(req, None)?.flatten();
     edit(ex, |draft| {
         let id = draft.free_port_id()?;
         let vip = draft_vip(req, draft, addr)?;
@@ -306,6 +330,7 @@ fn new_port(ex: &Executor, req: &Request<'_>) -> Result {
             id,
             port,
             scheduler,
+            affinity,
             stats: Arc::new(PortStats::new()?, GFP_KERNEL)?,
             servers: KVec::new(),
         };
@@ -326,11 +351,19 @@ fn del_port(ex: &Executor, req: &Request<'_>) -> Result {
 
 fn set_port(ex: &Executor, req: &Request<'_>) -> Result {
     let (addr, port) = (vip_addr(req)?, port_no(req)?);
-    let Some(scheduler) = scheduler(req)? else {
-        return Err(req.reject(EINVAL, c_str!("nothing to change: give a scheduler"), None));
-    };
+    let scheduler = scheduler(req)?;
     edit(ex, |draft| {
-        draft_port(req, draft, addr, port)?.scheduler = scheduler;
+        let port = draft_port(req, draft, addr, port)?;
+        let affinity = ctl_affinity::requested(req, port.affinity)?;
+        if scheduler.is_none() && affinity.is_none() {
+            return Err(req.reject(EINVAL, c_str!("nothing to change: give a scheduler or affinity settings"), None));
+        }
+        if let Some(scheduler) = scheduler {
+            port.scheduler = scheduler;
+        }
+        if let Some(affinity) = affinity {
+            port.affinity = affinity;
+        }
         Ok(())
     })
 }
@@ -476,8 +509,12 @@ fn set_config(ex: &Executor, req: &Request<'_>) -> Result {
     if syn_pressure.is_some_and(|secs| secs > MAX_TIMEOUT_SECS) {
         return Err(req.reject(ERANGE, c_str!("SYN pressure timeout must be 0 (off) to 604800 seconds"), Some(top::TIMEOUT_SYN_PRESSURE)));
     }
-    if !changed && limit.is_none() && syn_pressure.is_none() {
-        return Err(req.reject(EINVAL, c_str!("nothing to change: give a timeout or a connection limit"), None));
+    let affinity_limit = req.attr(top::AFFINITY_LIMIT).and_then(|a| a.u32());
+    if affinity_limit.is_some_and(|limit| limit == 0 || limit > MAX_CONN_LIMIT) {
+        return Err(req.reject(ERANGE, c_str!("affinity limit must be 1 to 16777216"), Some(top::AFFINITY_LIMIT)));
+    }
+    if !changed && limit.is_none() && syn_pressure.is_none() && affinity_limit.is_none() {
+        return Err(req.reject(EINVAL, c_str!("nothing to change: give a timeout or a limit"), None));
     }
     ex.timeouts.set(timeouts);
     if let Some(secs) = syn_pressure {
@@ -485,6 +522,9 @@ fn set_config(ex: &Executor, req: &Request<'_>) -> Result {
     }
     if let Some(limit) = limit {
         ex.conns.set_limit(limit);
+    }
+    if let Some(limit) = affinity_limit {
+        ex.affinity.set_limit(limit);
     }
     Ok(())
 }
@@ -497,7 +537,8 @@ fn get_config(ex: &Executor, req: &Request<'_>) -> Result {
         m.put_u32(top::TIMEOUT_FIN, t.fin)?;
         m.put_u32(top::TIMEOUT_CLOSE, t.close)?;
         m.put_u32(top::TIMEOUT_SYN_PRESSURE, ex.timeouts.syn_pressure())?;
-        m.put_u32(top::CONN_LIMIT, ex.conns.limit())
+        m.put_u32(top::CONN_LIMIT, ex.conns.limit())?;
+        m.put_u32(top::AFFINITY_LIMIT, ex.affinity.limit())
     })
 }
 
@@ -508,6 +549,8 @@ fn get_info(ex: &Executor, req: &Request<'_>) -> Result {
         m.put_u32(top::CONN_COUNT, ex.conns.count())?;
         m.put_u32(top::CONN_LIMIT, ex.conns.limit())?;
         m.put_u64(top::CONN_TABLE_BYTES, ex.conns.bytes() as u64, top::PAD)?;
+        m.put_u32(top::AFFINITY_RECORDS, ex.affinity.count())?;
+        m.put_u32(top::AFFINITY_LIMIT, ex.affinity.limit())?;
         m.nest(top::DROPS, |m| {
             for reason in DropReason::ALL {
                 m.put_u64(drop_attr(reason), d.get(reason), drops::PAD)?;
@@ -622,6 +665,7 @@ fn dump_ports(ex: &Executor, dump: &mut Dump<'_>) -> Result {
                 m.put_u32(top::VIP, vip.addr)?;
                 m.put_u16(top::PORT, port.port)?;
                 put_name(m, top::SCHEDULER, port.scheduler.name())?;
+                ctl_affinity::put_settings(m, port.affinity)?;
                 let refused = port.stats.refused.totals();
                 put_stats(
                     m,
@@ -661,6 +705,7 @@ fn dump_servers(ex: &Executor, dump: &mut Dump<'_>) -> Result {
                         ServerState::Active
                     };
                     m.put_u8(top::SERVER_STATE, state as u8)?;
+                    m.put_u32(top::AFFINITY_RECORDS, s.server.stats.bindings())?;
                     put_stats(m, &s.server.stats.totals(), &[])
                 })?;
                 if !more {
@@ -673,14 +718,6 @@ fn dump_servers(ex: &Executor, dump: &mut Dump<'_>) -> Result {
     Ok(())
 }
 
-fn wire_state(state: TcpState) -> ConnState {
-    match state {
-        TcpState::SynSent => ConnState::SynSent,
-        TcpState::Established => ConnState::Established,
-        TcpState::FinWait => ConnState::FinWait,
-        TcpState::Closed => ConnState::Closed,
-    }
-}
 
 fn dump_conns(ex: &Executor, dump: &mut Dump<'_>) -> Result {
     let cursor = {

@@ -3,7 +3,10 @@
 //! counters, and the packet path that dispatches new connections and forwards the rest.
 
 use crate::clock;
+use crate::affinity::{self, AffinityKey};
+use crate::affinity_table::AffinityTable;
 use crate::conn::{ConnTable, InsertError, Lifetimes};
+use crate::conn_entry::AFFINE;
 use crate::conn_hash::ConnKey;
 use crate::headers::{self, IPPROTO_ICMP, IPPROTO_TCP, IPV4_MIN_LEN, TCP_MIN_LEN};
 use crate::netns::{NetRef, PernetState};
@@ -13,6 +16,9 @@ use crate::rcu::{self, ReadGuard, RcuArc};
 use crate::service::{Port, Server, Services};
 use crate::skb::{Skb, Verdict};
 use crate::stats::{DropReason, Drops};
+use crate::sync::SyncState;
+use crate::sync_record::RECORD_LEN;
+use crate::table_events::TableEvents;
 use crate::tcp_state::{TcpFlags, TcpState, Timeouts};
 use crate::timer::{Timer, TimerHandler};
 use crate::xmit_dr::{self, Outcome};
@@ -112,18 +118,66 @@ impl Lifetimes for StateTimeouts {
 pub(crate) struct Executor {
     pub(crate) services: RcuArc<Services>,
     pub(crate) conns: Pin<KBox<ConnTable>>,
+    pub(crate) affinity: Pin<KBox<AffinityTable>>,
     pub(crate) timeouts: StateTimeouts,
     pub(crate) drops: Drops,
+    pub(crate) sync: SyncState,
     /// Serialises configuration changes.
     pub(crate) admin: Pin<KBox<Mutex<()>>>,
 }
 
-/// What a namespace holds: the hook and timer go first, so that nothing runs the Executor
+/// What a namespace holds: the hook and timers go first, so that nothing runs the Executor
 /// by the time it is dropped.
 pub(crate) struct NetExecutor {
     _hook: nf_hook::Registration<Executor>,
     _expiry: Pin<KBox<Timer<Executor>>>,
+    _publisher: Pin<KBox<Timer<Publisher>>>,
     pub(crate) executor: Arc<Executor>,
+}
+
+/// How often an active dispatcher sends its queued records: the floor of its peer's lag.
+const PUBLISH_PERIOD_MS: u32 = 20;
+/// How often it looks while nothing is published.
+const IDLE_PERIOD_MS: u32 = 250;
+/// Records per message: 1.5 KiB, on the timer's stack.
+const RECORDS_PER_MESSAGE: usize = 64;
+/// Messages per run: with the period, up to 400k records a second.
+const MESSAGES_PER_RUN: usize = 128;
+
+/// Sends the queue of sync records to the multicast group.
+pub(crate) struct Publisher {
+    executor: Arc<Executor>,
+    net: NetRef,
+}
+
+impl TimerHandler for Publisher {
+    fn fire(&self) -> Option<u64> {
+        let sync = &self.executor.sync;
+        if !sync.publishing() {
+            return Some(clock::msecs_to_jiffies(IDLE_PERIOD_MS).max(1));
+        }
+        let listened = crate::genl::has_listeners(self.net, crate::ctl::SYNC_GROUP_INDEX);
+        let mut batch = [[0u8; RECORD_LEN]; RECORDS_PER_MESSAGE];
+        for _ in 0..MESSAGES_PER_RUN {
+            let n = sync.take(&mut batch);
+            if n == 0 {
+                break;
+            }
+            // Nobody to tell: the peer's daemon resyncs when it comes.
+            let sent = listened
+                && crate::genl::multicast(
+                    self.net,
+                    crate::ctl::SYNC_GROUP_INDEX,
+                    crate::cmd::Cmd::SyncRecords as u8,
+                    |m| m.put_bytes(crate::attr::top::SYNC_BATCH, batch[..n].as_flattened()),
+                )
+                .is_ok();
+            if !sent {
+                sync.count_dropped(n);
+            }
+        }
+        Some(clock::msecs_to_jiffies(PUBLISH_PERIOD_MS).max(1))
+    }
 }
 
 impl PernetState for NetExecutor {
@@ -132,18 +186,29 @@ impl PernetState for NetExecutor {
             Executor {
                 services: RcuArc::new(Arc::new(Services::default(), GFP_KERNEL)?),
                 conns: ConnTable::new(clock::random_u32())?,
+                affinity: AffinityTable::new(clock::random_u32())?,
                 timeouts: StateTimeouts::new(),
                 drops: Drops::new()?,
+                sync: SyncState::new()?,
                 admin: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?;
         let expiry = Timer::new(executor.clone())?;
         expiry.start(Executor::expiry_period());
+        let publisher = Timer::new(Arc::new(
+            Publisher {
+                executor: executor.clone(),
+                net,
+            },
+            GFP_KERNEL,
+        )?)?;
+        publisher.start(1);
         let hook = nf_hook::Registration::pre_routing(net, HOOK_PRIORITY, executor.clone())?;
         Ok(NetExecutor {
             _hook: hook,
             _expiry: expiry,
+            _publisher: publisher,
             executor,
         })
     }
@@ -167,6 +232,12 @@ impl Executor {
             let kept_vip = now.vip(vip.addr);
             for port in vip.ports.iter() {
                 let kept_port = kept_vip.and_then(|v| v.port(port.port));
+                // Bindings made under other settings, or for a port that is gone, go.
+                if kept_port.is_none_or(|p| p.affinity != port.affinity) {
+                    let (id, events) = (port.id, self.events(&old));
+                    self.affinity
+                        .remove_where(|e| e.key.service == id, &events);
+                }
                 if let (Some(kept_vip), None) = (kept_vip, kept_port) {
                     kept_vip.stats.retired.absorb(&port.totals());
                     kept_vip
@@ -195,7 +266,9 @@ impl Executor {
         // (administration is serialised).
         if any_gone {
             let is_gone = |id: u16| gone[usize::from(id) / 64] & (1 << (id % 64)) != 0;
-            self.conns.remove_where(|e| is_gone(e.server), &*old);
+            let events = self.events(&old);
+            self.conns.remove_where(|e| is_gone(e.server), &events);
+            self.affinity.remove_where(|e| is_gone(e.server), &events);
         }
         Ok(())
     }
@@ -205,8 +278,11 @@ impl TimerHandler for Executor {
     fn fire(&self) -> Option<u64> {
         let stripes = crate::conn::STRIPES.div_ceil(EXPIRY_RUNS_PER_SECOND as usize);
         let guard = rcu::read_lock();
-        let services = self.services.read(&guard);
-        self.conns.expire_some(clock::now(), stripes, services);
+        let events = self.events(self.services.read(&guard));
+        self.conns.expire_some(clock::now(), stripes, &events);
+        let affinity_stripes = AffinityTable::STRIPES.div_ceil(EXPIRY_RUNS_PER_SECOND as usize);
+        self.affinity
+            .expire_some(clock::now(), affinity_stripes, &events);
         Some(Executor::expiry_period())
     }
 }
@@ -228,6 +304,11 @@ impl Hook for Executor {
         let Some(vip) = services.vip(ip.daddr) else {
             return skb.accept();
         };
+        // A standby holds its peer's table and dispatches nothing; while it has the cluster
+        // address, its host answers as if there were no balancer.
+        if self.sync.is_standby() {
+            return skb.accept();
+        }
         match ip.protocol {
             IPPROTO_TCP => {}
             // The host answers pings to its cluster addresses itself.
@@ -261,9 +342,10 @@ impl Hook for Executor {
         };
         let flags = TcpFlags::from_header_byte(tcp.flags);
         let now = clock::now();
-        let server = match self.conns.track(&key, flags, now, &self.timeouts, services) {
+        let events = self.events(services);
+        let server = match self.conns.track(&key, flags, now, &self.timeouts, &events) {
             Some(server) => server,
-            None if flags.is_connection_request() => match self.open(port, key, now, services) {
+            None if flags.is_connection_request() => match self.open(port, key, now, &events) {
                 Some(server) => server,
                 None => return skb.drop_packet(),
             },
@@ -283,17 +365,60 @@ impl Hook for Executor {
 }
 
 impl Executor {
+    /// The observer of table changes made under `services`.
+    pub(crate) fn events<'a>(&'a self, services: &'a Services) -> TableEvents<'a> {
+        TableEvents {
+            services,
+            sync: &self.sync,
+            affinity: &self.affinity,
+            now: crate::conn_entry::short_jiffies(clock::now()),
+        }
+    }
+
+    /// Picks the server of a new connection: the one its client is bound to, if the port
+    /// has affinity and the binding is usable, else the scheduler's (then bound); and whether
+    /// a binding now holds the connection.
+    fn pick<'a>(
+        &self,
+        port: &'a Port,
+        key: &ConnKey,
+        events: &TableEvents<'a>,
+    ) -> Option<(&'a Server, Option<AffinityKey>)> {
+        let Some(settings) = port.affinity else {
+            return port.schedule().map(|server| (server, None));
+        };
+        let binding = AffinityKey {
+            network: affinity::network(key.client, settings.prefix),
+            service: port.id,
+        };
+        let claimed = self.affinity.claim(&binding, |id| {
+            port.takes_bound_clients(id, settings.quiesced)
+        });
+        if let Some(server) = claimed.and_then(|id| events.services.server(id)) {
+            return Some((server, Some(binding)));
+        }
+        let server = port.schedule()?;
+        let bound = self.affinity.bind(binding, server.id, events);
+        Some((server, bound.then_some(binding)))
+    }
+
     /// Schedules a new connection and enters it in the table: its server's number.
-    fn open(&self, port: &Port, key: ConnKey, now: u64, services: &Services) -> Option<u16> {
-        let Some(server) = port.schedule() else {
+    fn open(&self, port: &Port, key: ConnKey, now: u64, events: &TableEvents<'_>) -> Option<u16> {
+        let Some((server, binding)) = self.pick(port, &key, events) else {
             port.stats.refused.count_no_server();
             self.drops.count(DropReason::NoServer);
             return None;
         };
-        match self
+        let flags = if binding.is_some() { AFFINE } else { 0 };
+        let inserted = self
             .conns
-            .insert(key, server.id, now, &self.timeouts, services)
-        {
+            .insert(key, server.id, flags, now, &self.timeouts, events);
+        // The binding holds only a connection entered here.
+        if let (Some(binding), false) = (binding, inserted.as_ref().is_ok_and(|i| i.entered)) {
+            let timeout = port.affinity.map_or(0, |a| a.timeout);
+            self.affinity.release(&binding, now, timeout);
+        }
+        match inserted {
             Ok(inserted) => {
                 if inserted.evicted {
                     self.drops.count(DropReason::HalfOpenEvicted);

@@ -25,6 +25,10 @@ pub(crate) enum AttrKind {
     NestedArray(&'static [(u16, AttrKind)], u16),
     /// A NUL-terminated string of at most this many bytes before the NUL.
     NulString(u16),
+    /// At most this many bytes.
+    MaxLen(u16),
+    /// Nested attributes that follow the given policy.
+    Nested(&'static [(u16, AttrKind)], u16),
 }
 
 /// Whether a command is a request with one reply or a dump.
@@ -67,13 +71,16 @@ pub(crate) fn eopnotsupp() -> Error {
 
 const MAX_OPS: usize = 32;
 const MAX_POLICY: usize = 64;
-const MAX_NESTED_POLICY: usize = 16;
+const MAX_NESTED_POLICY: usize = 32;
+const MAX_GROUPS: usize = 4;
 
 // The tables handed to the kernel by address. The module has one family.
 static mut FAMILY: MaybeUninit<bindings::genl_family> = MaybeUninit::zeroed();
 static mut OPS: MaybeUninit<[bindings::genl_small_ops; MAX_OPS]> = MaybeUninit::zeroed();
 static mut POLICY: MaybeUninit<[bindings::nla_policy; MAX_POLICY]> = MaybeUninit::zeroed();
 static mut NESTED_POLICY: MaybeUninit<[bindings::nla_policy; MAX_NESTED_POLICY]> =
+    MaybeUninit::zeroed();
+static mut GROUPS: MaybeUninit<[bindings::genl_multicast_group; MAX_GROUPS]> =
     MaybeUninit::zeroed();
 
 fn family_ptr() -> *mut bindings::genl_family {
@@ -94,27 +101,45 @@ fn fill_policy(slot: &mut bindings::nla_policy, kind: AttrKind, nested: &mut usi
             slot.type_ = bindings::NLA_NUL_STRING as u8;
             slot.len = max;
         }
+        AttrKind::MaxLen(max) => {
+            slot.type_ = bindings::NLA_BINARY as u8;
+            slot.len = max;
+        }
         AttrKind::NestedArray(inner, max) => {
-            let start = *nested;
-            let end = start + usize::from(max) + 1;
-            if end > MAX_NESTED_POLICY || inner.iter().any(|&(attr, _)| attr > max) {
-                return Err(EINVAL);
-            }
-            // SAFETY: Called only from `register`, before the family exists.
-            let table = unsafe { &mut *(&raw mut NESTED_POLICY).cast::<[bindings::nla_policy; MAX_NESTED_POLICY]>() };
-            for &(attr, kind) in inner {
-                if matches!(kind, AttrKind::NestedArray(..)) {
-                    return Err(EINVAL);
-                }
-                fill_policy(&mut table[start + usize::from(attr)], kind, nested)?;
-            }
-            *nested = end;
             slot.type_ = bindings::NLA_NESTED_ARRAY as u8;
             slot.len = max;
-            slot.__bindgen_anon_1.nested_policy = &raw const table[start];
+            slot.__bindgen_anon_1.nested_policy = nested_table(inner, max, nested)?;
+        }
+        AttrKind::Nested(inner, max) => {
+            slot.type_ = bindings::NLA_NESTED as u8;
+            slot.len = max;
+            slot.__bindgen_anon_1.nested_policy = nested_table(inner, max, nested)?;
         }
     }
     Ok(())
+}
+
+/// Fills the next `max + 1` slots of the nested policy table with `inner`; their start.
+fn nested_table(
+    inner: &'static [(u16, AttrKind)],
+    max: u16,
+    nested: &mut usize,
+) -> Result<*const bindings::nla_policy> {
+    let start = *nested;
+    let end = start + usize::from(max) + 1;
+    if end > MAX_NESTED_POLICY || inner.iter().any(|&(attr, _)| attr > max) {
+        return Err(EINVAL);
+    }
+    // SAFETY: Called only from `register`, before the family exists.
+    let table = unsafe { &mut *(&raw mut NESTED_POLICY).cast::<[bindings::nla_policy; MAX_NESTED_POLICY]>() };
+    *nested = end;
+    for &(attr, kind) in inner {
+        if matches!(kind, AttrKind::NestedArray(..) | AttrKind::Nested(..)) {
+            return Err(EINVAL);
+        }
+        fill_policy(&mut table[start + usize::from(attr)], kind, nested)?;
+    }
+    Ok(&raw const table[start])
 }
 
 /// The registered family; unregistering waits for running handlers.
@@ -131,9 +156,22 @@ impl<H: Handlers> Registration<H> {
         max_attr: u16,
         policy: &[(u16, AttrKind)],
         ops: &[Op],
+        groups: &[&[u8]],
     ) -> Result<Self> {
-        if ops.len() > MAX_OPS || usize::from(max_attr) >= MAX_POLICY {
+        if ops.len() > MAX_OPS || usize::from(max_attr) >= MAX_POLICY || groups.len() > MAX_GROUPS
+        {
             return Err(EINVAL);
+        }
+        // SAFETY: As below: module init, before registration.
+        let group_table =
+            unsafe { &mut *(&raw mut GROUPS).cast::<[bindings::genl_multicast_group; MAX_GROUPS]>() };
+        for (slot, name) in group_table.iter_mut().zip(groups) {
+            if name.len() > slot.name.len() || name.last() != Some(&0) {
+                return Err(EINVAL);
+            }
+            for (dst, &src) in slot.name.iter_mut().zip(name.iter()) {
+                *dst = src as core::ffi::c_char;
+            }
         }
         // SAFETY: Module init runs once, before the family is registered; nothing else uses
         // the tables yet.
@@ -172,6 +210,8 @@ impl<H: Handlers> Registration<H> {
         family.policy = policy_table.as_ptr();
         family.small_ops = op_table.as_ptr();
         family.n_small_ops = ops.len() as u8;
+        family.mcgrps = group_table.as_ptr();
+        family.n_mcgrps = groups.len() as u8;
         family.module = module.as_ptr().cast();
         // Each namespace has its own Executor to administer.
         family.set_netnsok(1);
@@ -322,21 +362,60 @@ impl<'a> Request<'a> {
         let header = unsafe {
             bindings::nd_genlmsg_put_reply(skb.as_ptr(), self.info.as_ptr(), family_ptr(), 0, cmd)
         };
-        let mut msg = Msg {
-            skb,
-            _buffer: PhantomData,
-        };
-        if header.is_null() || fill(&mut msg).is_err() {
-            // SAFETY: The message is ours and unsent.
-            unsafe { bindings::nd_nlmsg_free(skb.as_ptr()) };
-            return Err(emsgsize());
-        }
-        // SAFETY: `header` was returned by the put above; sending consumes the message.
+        let skb = finish(skb, header, fill)?;
+        // SAFETY: `skb` is a finished message; sending consumes it; `info` is valid.
         kernel::error::to_result(unsafe {
-            bindings::nd_genlmsg_end(skb.as_ptr(), header);
             bindings::nd_genlmsg_reply(skb.as_ptr(), self.info.as_ptr())
         })
     }
+}
+
+/// Fills the fresh message `skb`, whose header `header` is, with `fill` and ends it; frees it
+/// if the header could not be put or `fill` failed.
+fn finish(
+    skb: NonNull<bindings::sk_buff>,
+    header: *mut core::ffi::c_void,
+    fill: impl FnOnce(&mut Msg<'_>) -> Result,
+) -> Result<NonNull<bindings::sk_buff>> {
+    let mut msg = Msg {
+        skb,
+        _buffer: PhantomData,
+    };
+    if header.is_null() || fill(&mut msg).is_err() {
+        // SAFETY: The message is ours and unsent.
+        unsafe { bindings::nd_nlmsg_free(skb.as_ptr()) };
+        return Err(emsgsize());
+    }
+    // SAFETY: `header` was put on this message, which is ours.
+    unsafe { bindings::nd_genlmsg_end(skb.as_ptr(), header) };
+    Ok(skb)
+}
+
+/// Whether anybody in `net` listens to the family's multicast group `group` (its index in
+/// the groups given to `register`).
+pub(crate) fn has_listeners(net: NetRef, group: u32) -> bool {
+    // SAFETY: The family is registered while any namespace's state exists; `net` is alive.
+    unsafe { bindings::nd_genl_has_listeners(family_ptr(), net.as_ptr(), group) }
+}
+
+/// Sends one message, built by `fill`, to the listeners of multicast group `group` in `net`.
+/// Does not sleep: callable from softirq context.
+pub(crate) fn multicast(
+    net: NetRef,
+    group: u32,
+    cmd: u8,
+    fill: impl FnOnce(&mut Msg<'_>) -> Result,
+) -> Result {
+    // SAFETY: Allocating an atomic message has no precondition.
+    let skb = NonNull::new(unsafe { bindings::nd_genlmsg_new_atomic() }).ok_or(ENOMEM)?;
+    // SAFETY: `skb` is a fresh message.
+    let header = unsafe { bindings::nd_genlmsg_put_event(skb.as_ptr(), family_ptr(), cmd) };
+    let skb = finish(skb, header, fill)?;
+    // SAFETY: `skb` is a finished message; sending consumes it whatever the outcome; `net`
+    // is alive.
+    kernel::error::to_result(unsafe {
+        bindings::nd_genlmsg_multicast_netns(family_ptr(), net.as_ptr(), skb.as_ptr(), group)
+    })
 }
 
 /// One call of a dump: a buffer to fill with messages and the state kept between calls.

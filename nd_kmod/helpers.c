@@ -55,6 +55,28 @@ void *nd_genlmsg_put_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			   NLM_F_MULTI, cmd);
 }
 
+struct sk_buff *nd_genlmsg_new_atomic(void)
+{
+	return genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+}
+
+void *nd_genlmsg_put_event(struct sk_buff *skb, const struct genl_family *family, u8 cmd)
+{
+	return genlmsg_put(skb, 0, 0, family, 0, cmd);
+}
+
+int nd_genlmsg_multicast_netns(const struct genl_family *family, struct net *net,
+			       struct sk_buff *skb, unsigned int group)
+{
+	return genlmsg_multicast_netns(family, net, skb, 0, group, GFP_ATOMIC);
+}
+
+bool nd_genl_has_listeners(const struct genl_family *family, struct net *net,
+			   unsigned int group)
+{
+	return genl_has_listeners(family, net, group);
+}
+
 void nd_genlmsg_end(struct sk_buff *skb, void *hdr)
 {
 	genlmsg_end(skb, hdr);

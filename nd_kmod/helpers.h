@@ -26,6 +26,12 @@ void *nd_genlmsg_put_reply(struct sk_buff *skb, struct genl_info *info,
 			   const struct genl_family *family, int flags, u8 cmd);
 void *nd_genlmsg_put_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			  const struct genl_family *family, u8 cmd);
+struct sk_buff *nd_genlmsg_new_atomic(void);
+void *nd_genlmsg_put_event(struct sk_buff *skb, const struct genl_family *family, u8 cmd);
+int nd_genlmsg_multicast_netns(const struct genl_family *family, struct net *net,
+			       struct sk_buff *skb, unsigned int group);
+bool nd_genl_has_listeners(const struct genl_family *family, struct net *net,
+			   unsigned int group);
 void nd_genlmsg_end(struct sk_buff *skb, void *hdr);
 void nd_genlmsg_cancel(struct sk_buff *skb, void *hdr);
 int nd_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);

@@ -21,6 +21,8 @@ mod timer;
 mod xmit_dr;
 
 // Logic shared with the host's tests and with userspace.
+#[path = "../nd-core/src/affinity.rs"]
+pub mod affinity;
 #[path = "../nd-netlink-proto/src/attr.rs"]
 pub mod attr;
 #[path = "../nd-netlink-proto/src/cmd.rs"]
@@ -47,15 +49,24 @@ pub mod sched_sed;
 pub mod sched_wlc;
 #[path = "../nd-core/src/sched_wrr.rs"]
 pub mod sched_wrr;
+#[path = "../nd-netlink-proto/src/sync_record.rs"]
+pub mod sync_record;
 #[path = "../nd-core/src/tcp_state.rs"]
 pub mod tcp_state;
 
 // The Executor.
+mod affinity_table;
+mod chunked_slots;
 mod conn;
+mod striped_table;
 mod ctl;
+mod ctl_affinity;
+mod ctl_ha;
 mod executor;
 mod service;
 mod stats;
+mod sync;
+mod table_events;
 
 module! {
     type: NetworkDispatcher,

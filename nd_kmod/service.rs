@@ -6,13 +6,12 @@
 //! leaves everything as it was. Servers and statistics are shared by reference between
 //! snapshots; each snapshot's ports bring a fresh scheduler state.
 
-use crate::conn::Gauges;
 use crate::lock_bh::{new_spinlock_bh, SpinLockBh};
+use crate::attr::AffinityQuiesced;
 use crate::numbering::{lowest_free, BITMAP_WORDS};
 use crate::sched::{SchedServer, Scheduler, SchedulerKind};
 use crate::sched_wrr::{WrrCredit, WrrServer};
 use crate::stats::{PortStats, RefusalTotals, ServerStats, Totals, VipStats};
-use crate::tcp_state::TcpState;
 use crate::xmit_dr::RouteCache;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -98,6 +97,18 @@ impl SchedServer for SchedSlot {
     }
 }
 
+/// A port's client affinity.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AffinitySettings {
+    /// How long a binding outlives the client's last connection, in jiffies.
+    pub(crate) timeout: u32,
+    /// The timeout as configured, in seconds.
+    pub(crate) timeout_secs: u32,
+    /// The netmask's length that groups clients.
+    pub(crate) prefix: u8,
+    pub(crate) quiesced: AffinityQuiesced,
+}
+
 /// A port of a cluster address, as published in one snapshot. Connection table entries name
 /// it by `id`, as they name servers.
 #[pin_data]
@@ -105,6 +116,7 @@ pub(crate) struct Port {
     pub(crate) id: u16,
     pub(crate) port: u16,
     pub(crate) scheduler: SchedulerKind,
+    pub(crate) affinity: Option<AffinitySettings>,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
     #[pin]
@@ -117,6 +129,15 @@ impl Port {
     pub(crate) fn schedule(&self) -> Option<&Server> {
         let index = self.scheduler.pick(&mut self.sched.lock()[..])?;
         self.servers.get(index).map(|s| &*s.server)
+    }
+
+    /// Whether a client bound to server `id` may be sent to it again: while it has a
+    /// weight, or while quiesced if the port keeps quiesced servers' clients.
+    pub(crate) fn takes_bound_clients(&self, id: u16, quiesced: AffinityQuiesced) -> bool {
+        self.servers
+            .iter()
+            .find(|s| s.server.id == id)
+            .is_some_and(|s| s.weight > 0 || quiesced == AffinityQuiesced::Keep)
     }
 
     pub(crate) fn totals(&self) -> Totals {
@@ -157,11 +178,12 @@ impl Vip {
     }
 }
 
-/// A port's cluster address and port number.
+/// A port's cluster address and port number, and its affinity.
 #[derive(Clone, Copy)]
 pub(crate) struct PortAddr {
     pub(crate) vip: u32,
     pub(crate) port: u16,
+    pub(crate) affinity: Option<AffinitySettings>,
 }
 
 /// One published configuration.
@@ -214,6 +236,7 @@ impl Services {
                         id: port.id,
                         port: port.port,
                         scheduler: port.scheduler,
+                        affinity: port.affinity,
                         stats: port.stats.clone(),
                         servers,
                     },
@@ -233,26 +256,12 @@ impl Services {
     }
 }
 
-impl Gauges for Services {
-    fn enter(&self, server: u16, state: TcpState) {
-        if let Some(server) = self.server(server) {
-            server.stats.enter(state);
-        }
-    }
-
-    fn leave(&self, server: u16, state: TcpState) {
-        // A server that is gone has no gauges left to keep.
-        if let Some(server) = self.server(server) {
-            server.stats.leave(state);
-        }
-    }
-}
-
 /// A port being edited.
 pub(crate) struct DraftPort {
     pub(crate) id: u16,
     pub(crate) port: u16,
     pub(crate) scheduler: SchedulerKind,
+    pub(crate) affinity: Option<AffinitySettings>,
     pub(crate) stats: Arc<PortStats>,
     pub(crate) servers: KVec<PortServer>,
 }
@@ -305,6 +314,7 @@ impl Draft {
                 let addr = PortAddr {
                     vip: vip.addr,
                     port: draft_port.port,
+                    affinity: draft_port.affinity,
                 };
                 place(&mut ports_by_id, draft_port.id, addr)?;
                 for s in draft_port.servers.iter() {
@@ -326,6 +336,7 @@ impl Draft {
                         id: draft_port.id,
                         port: draft_port.port,
                         scheduler: draft_port.scheduler,
+                        affinity: draft_port.affinity,
                         stats: draft_port.stats,
                         servers: draft_port.servers,
                         sched <- new_spinlock_bh!(slots),

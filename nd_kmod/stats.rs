@@ -51,6 +51,8 @@ pub(crate) struct ServerStats {
     counters: PerCpuCounters<3>,
     active: AtomicU32,
     inactive: AtomicU32,
+    /// Clients bound to the server.
+    bindings: AtomicU32,
 }
 
 const CONNS: usize = 0;
@@ -63,6 +65,7 @@ impl ServerStats {
             counters: PerCpuCounters::new()?,
             active: AtomicU32::new(0),
             inactive: AtomicU32::new(0),
+            bindings: AtomicU32::new(0),
         })
     }
 
@@ -84,6 +87,21 @@ impl ServerStats {
     /// Connections opening or closing.
     pub(crate) fn inactive(&self) -> u32 {
         self.inactive.load(Ordering::Relaxed)
+    }
+
+    /// Clients bound to the server by affinity.
+    pub(crate) fn bindings(&self) -> u32 {
+        self.bindings.load(Ordering::Relaxed)
+    }
+
+    /// A client was bound to the server.
+    pub(crate) fn bind(&self) {
+        self.bindings.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client's binding to the server went; it follows its `bind`.
+    pub(crate) fn unbind(&self) {
+        self.bindings.fetch_sub(1, Ordering::Relaxed);
     }
 
     fn gauge(&self, state: TcpState) -> &AtomicU32 {

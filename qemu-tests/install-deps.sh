@@ -6,7 +6,7 @@ set -euo pipefail
 
 debian_packages=(
     linux-source-6.12 clang llvm lld libclang-dev flex bison bc libelf-dev libssl-dev
-    cpio kmod busybox-static qemu-system-x86 iproute2 ipvsadm xz-utils fonts-dejavu-core
+    cpio kmod busybox-static qemu-system-x86 iproute2 ipvsadm keepalived xz-utils fonts-dejavu-core
 )
 
 missing=()

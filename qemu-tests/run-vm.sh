@@ -26,7 +26,9 @@ cp /bin/busybox "$root/bin/busybox"
 # iproute2's ip (network namespaces) with the shared libraries it needs.
 cp -L /usr/sbin/ip "$root/sbin/ip"
 cp -L /usr/sbin/ipvsadm "$root/sbin/ipvsadm"
-for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm; do ldd "$bin"; done |
+# keepalived moves cluster addresses between the two dispatchers in the HA scenarios.
+cp -L /usr/sbin/keepalived "$root/sbin/keepalived"
+for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm /usr/sbin/keepalived; do ldd "$bin"; done |
     grep -o '/[^ ]* (0x' | cut -d' ' -f1 | sort -u); do
     mkdir -p "$root$(dirname "$lib")"
     cp -L "$lib" "$root$lib"

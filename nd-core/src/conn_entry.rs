@@ -21,7 +21,12 @@ pub struct ConnEntry {
     pub server: u16,
     /// Its state.
     pub state: TcpState,
+    /// [`AFFINE`], or 0.
+    pub flags: u8,
 }
+
+/// The connection was placed by an affinity binding, which it holds until it ends.
+pub const AFFINE: u8 = 1;
 
 impl Keyed for ConnEntry {
     type Key = ConnKey;
@@ -71,6 +76,7 @@ mod tests {
             expires,
             server: 4,
             state: TcpState::SynSent,
+            flags: 0,
         }
     }
 

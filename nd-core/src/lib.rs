@@ -1,6 +1,7 @@
 //! Executor logic that needs no kernel API, compiled into the module by path and tested here.
 #![no_std]
 
+pub mod affinity;
 pub mod conn_entry;
 pub mod conn_hash;
 pub mod flow_table;

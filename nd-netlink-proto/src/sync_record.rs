@@ -55,6 +55,7 @@ impl RecordKind {
 /// One synchronised fact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncRecord {
+    /// What the record says.
     pub kind: RecordKind,
     /// The connection's state; `None` for affinity records.
     pub state: Option<ConnState>,

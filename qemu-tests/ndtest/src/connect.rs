@@ -21,6 +21,8 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Connection `i` (from 0) binds source port `first + i`.
     pub source_ports_from: Option<u16>,
+    /// The address connections come from (one of this host's).
+    pub source_address: Option<std::net::IpAddr>,
 }
 
 /// Whether every connection gets a source port when counting up from
@@ -100,7 +102,12 @@ fn one_connection(options: &ConnectOptions, index: u32) -> Result<Greeting, Stri
     let source_port = options
         .source_ports_from
         .map(|first| (u32::from(first) + index) as u16);
-    let stream = net::connect(options.to, source_port, options.timeout)?;
+    let stream = net::connect(
+        options.to,
+        options.source_address,
+        source_port,
+        options.timeout,
+    )?;
     let mut reader = BufReader::new(&stream);
     let greeting = Greeting::read_from(&mut reader)?;
 

@@ -157,7 +157,7 @@ fn hold_connection(
     gate: &StartGate,
     established: mpsc::Sender<Result<String, String>>,
 ) -> Option<Traffic> {
-    let stream = match net::connect(options.to, None, options.timeout) {
+    let stream = match net::connect(options.to, None, None, options.timeout) {
         Ok(stream) => stream,
         Err(kind) => {
             let _ = established.send(Err(kind));

@@ -65,6 +65,9 @@ enum Command {
         /// Connection i (from 0) uses source port P+i.
         #[arg(long, value_name = "P")]
         source_ports_from: Option<u16>,
+        /// Connect from this address (one of the host's).
+        #[arg(long, value_name = "ADDR")]
+        source_address: Option<std::net::IpAddr>,
     },
     /// Opens long-lived connections, sends a numbered chunk on each every
     /// interval for the given time, checks the echo, and prints a JSON report.
@@ -238,6 +241,7 @@ fn main() -> ExitCode {
             parallel,
             timeout_ms,
             source_ports_from,
+            source_address,
         } => {
             if let Some(first) = source_ports_from {
                 if !connect::source_ports_fit(first, count) {
@@ -255,6 +259,7 @@ fn main() -> ExitCode {
                 parallel,
                 timeout: Duration::from_millis(timeout_ms),
                 source_ports_from,
+                source_address,
             });
             println!("{}", report.to_json());
             ExitCode::SUCCESS

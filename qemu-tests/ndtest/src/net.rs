@@ -2,7 +2,7 @@
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Stack size for per-connection threads: they hold only small buffers, and
@@ -41,27 +41,29 @@ fn cause(error: &io::Error) -> String {
     name.to_owned()
 }
 
-/// Connects to `to` within `timeout`, from `source_port` when given.
+/// Connects to `to` within `timeout`, from `source_address` and `source_port` when given.
 ///
 /// The returned stream has read and write timeouts of `timeout` and Nagle
 /// disabled, so small request/echo exchanges are not delayed.
 pub fn connect(
     to: SocketAddr,
+    source_address: Option<IpAddr>,
     source_port: Option<u16>,
     timeout: Duration,
 ) -> Result<TcpStream, String> {
     let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| failure("socket", &e))?;
-    if let Some(port) = source_port {
+    if source_address.is_some() || source_port.is_some() {
         // Reuse lets a rerun bind ports still held by TIME_WAIT sockets.
         socket
             .set_reuse_address(true)
             .map_err(|e| failure("bind", &e))?;
-        let source: SocketAddr = if to.is_ipv4() {
-            (Ipv4Addr::UNSPECIFIED, port).into()
+        let any: IpAddr = if to.is_ipv4() {
+            Ipv4Addr::UNSPECIFIED.into()
         } else {
-            (Ipv6Addr::UNSPECIFIED, port).into()
+            Ipv6Addr::UNSPECIFIED.into()
         };
+        let source = SocketAddr::new(source_address.unwrap_or(any), source_port.unwrap_or(0));
         socket
             .bind(&source.into())
             .map_err(|e| failure("bind", &e))?;

@@ -654,9 +654,13 @@ fn inject_frames_reach_a_veth_peer_as_valid_tcp() {
     assert!(inject.frames_sent > 500, "every flow got ACKs: {inject:?}");
     assert_eq!(inject.send_errors, 0, "{inject:?}");
     assert_eq!(inject.frame_len, 14 + 20 + 20 + 16);
-    let sent = inject.syns_sent + inject.frames_sent;
+    assert_eq!(inject.open_acks_sent, 500, "{inject:?}");
+    let sent = inject.syns_sent + inject.open_acks_sent + inject.frames_sent;
     assert_eq!(received.rx_packets, sent, "{received:?}");
-    assert_eq!(received.rx_bytes, 500 * 58 + inject.bytes_sent);
+    assert_eq!(
+        received.rx_bytes,
+        500 * 58 + 500 * inject.frame_len + inject.bytes_sent
+    );
     assert!(received.median_active_pps > 0.0);
 
     let segments = tcp_counter(lines[3], "InSegs") - tcp_counter(lines[0], "InSegs");

@@ -1,7 +1,8 @@
 //! `ndtest bench-inject`: the balancer's per-packet cost, measured without the client's TCP
 //! stack in the way. Frames of F flows go out of an `AF_PACKET` socket to the balancer's
-//! MAC: first (with `--open`) one SYN per flow, so that the balancer enters every flow in
-//! its connection table, then ACK segments with a small payload, cycling through the flows,
+//! MAC: first (with `--open`) one SYN per flow and then an ACK, so that the balancer enters
+//! and establishes every flow in its connection table, then ACK segments with a small
+//! payload, cycling through the flows,
 //! as fast as the kernel takes them or at a set rate. What reaches the servers per second
 //! (`ndtest count-rx` there) is the forwarding rate.
 
@@ -118,6 +119,9 @@ fn send_frames(
     }
 }
 
+/// Flows opened at a time: their SYNs, then an ACK for each.
+const OPEN_BLOCK: u64 = 4096;
+
 /// Runs the injector and reports it.
 pub fn run(options: &InjectOptions) -> Result<InjectReport, String> {
     let ifname = &options.ifname;
@@ -144,16 +148,30 @@ pub fn run(options: &InjectOptions) -> Result<InjectReport, String> {
     };
 
     let mut opened = Sent::default();
+    let mut acked = Sent::default();
     let open_start_ns = now_ns();
     if options.open {
-        send_frames(
-            &socket,
-            frames.syn_len(),
-            options.open_rate,
-            |n, _| n >= flows.len(),
-            |n, out| frames.write_syn(out, &flows.flow(n), next_ident()),
-            &mut opened,
-        );
+        // A block of SYNs, then an ACK for each: every flow is established a moment after
+        // it was opened, long before a half-open entry's timeout, however many flows.
+        for first in (0..flows.len()).step_by(OPEN_BLOCK as usize) {
+            let block = OPEN_BLOCK.min(flows.len() - first);
+            send_frames(
+                &socket,
+                frames.syn_len(),
+                options.open_rate,
+                |n, _| n >= block,
+                |n, out| frames.write_syn(out, &flows.flow(first + n), next_ident()),
+                &mut opened,
+            );
+            send_frames(
+                &socket,
+                frames.ack_len(),
+                options.open_rate,
+                |n, _| n >= block,
+                |n, out| frames.write_ack(out, &flows.flow(first + n), 0, next_ident()),
+                &mut acked,
+            );
+        }
     }
     let open_ms = (now_ns() - open_start_ns) / 1_000_000;
 
@@ -174,6 +192,7 @@ pub fn run(options: &InjectOptions) -> Result<InjectReport, String> {
     let window_s = seconds_between(start_ns, now_ns());
 
     let mut errors_by_errno = opened.errors_by_errno;
+    super::report::add_counts(&mut errors_by_errno, &acked.errors_by_errno);
     super::report::add_counts(&mut errors_by_errno, &streamed.errors_by_errno);
     Ok(InjectReport {
         ifname: ifname.clone(),
@@ -181,6 +200,7 @@ pub fn run(options: &InjectOptions) -> Result<InjectReport, String> {
         frame_len: frames.ack_len() as u64,
         qdisc_bypass,
         syns_sent: opened.frames,
+        open_acks_sent: acked.frames,
         open_ms,
         frames_sent: streamed.frames,
         bytes_sent: streamed.frames * frames.ack_len() as u64,
@@ -191,7 +211,7 @@ pub fn run(options: &InjectOptions) -> Result<InjectReport, String> {
             0.0
         },
         target_rate: options.rate,
-        send_errors: opened.errors + streamed.errors,
+        send_errors: opened.errors + acked.errors + streamed.errors,
         send_errors_by_errno: errors_by_errno,
     })
 }

@@ -129,6 +129,9 @@ pub struct InjectReport {
     pub qdisc_bypass: bool,
     /// SYNs sent, one per flow, before the window (with `--open`).
     pub syns_sent: u64,
+    /// The ACKs that established the flows after their SYNs, with `--open`.
+    #[serde(default)]
+    pub open_acks_sent: u64,
     /// Time the SYNs took.
     pub open_ms: u64,
     /// ACK segments sent within the window.

@@ -165,7 +165,7 @@ pub fn forwarding(
     let balancer = Balancer::up(path)?;
     let mac = balancer.mac()?;
     let before = Memory::now();
-    // One SYN per flow enters it, and a second of ACKs establishes it.
+    // One SYN per flow enters it and an ACK establishes it; a second of ACKs follows.
     let opened = inject(&mac, flows, 1, true)?;
     let entries = balancer.entries()?;
     let after = Memory::now();

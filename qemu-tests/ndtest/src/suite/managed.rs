@@ -15,7 +15,9 @@ const HEALTH_PORT: u16 = 8080;
 /// How long the HTTP advisor waits for an answer.
 pub const ADVISOR_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long an agent's report stays valid at the Manager.
-pub const STALE_AFTER: Duration = Duration::from_secs(3);
+/// Several agent periods: a slow moment of the emulated machine must not make a server look
+/// down.
+pub const STALE_AFTER: Duration = Duration::from_secs(6);
 /// The largest weight the Manager may give.
 pub const MAX_WEIGHT: u64 = 100;
 /// Where the agents send their reports.
