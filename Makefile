@@ -56,7 +56,7 @@ evaluate-quick: tools
 
 # The adversarial scenarios at full size (CI runs them scaled down).
 stress: module tools
-	ND_STRESS=1 qemu-tests/run-vm.sh suite netlink_fuzzing malformed_packets syn_flood churn_under_load unload_cycles manager_faults
+	ND_STRESS=1 ND_VM_TIMEOUT=7200 ND_VM_LOG=build/vm-stress.log qemu-tests/run-vm.sh suite netlink_fuzzing malformed_packets syn_flood churn_under_load unload_cycles manager_faults
 
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$(ls -d $${XDG_CACHE_HOME:-$$HOME/.cache}/nd/kernels/*/ 2>/dev/null | head -1); \
