@@ -45,6 +45,18 @@ fn check_accepts_the_example() {
 }
 
 #[test]
+fn check_accepts_the_configurations_of_the_keepalived_pair() {
+    assert_valid(
+        "examples/ha/node-a/nd-syncd.toml",
+        "valid (node lb-a, listening on 10.0.0.1:7060, peer 10.0.0.2:7060)",
+    );
+    assert_valid(
+        "examples/ha/node-b/nd-syncd.toml",
+        "valid (node lb-b, listening on 10.0.0.2:7060, peer 10.0.0.1:7060)",
+    );
+}
+
+#[test]
 fn check_refuses_an_invalid_file_naming_line_and_field() {
     let dir = scratch("check");
     let path = dir.join("nd-syncd.toml");
