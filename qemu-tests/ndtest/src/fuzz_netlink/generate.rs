@@ -121,9 +121,15 @@ pub fn generate(rng: &mut Prng) -> Generated {
 
 /// Whether `cmd` is answered by a dump.
 pub fn is_dump_command(cmd: u8) -> bool {
-    [Cmd::GetVip, Cmd::GetPort, Cmd::GetServer, Cmd::GetConn]
-        .iter()
-        .any(|&dump| dump as u8 == cmd)
+    [
+        Cmd::GetVip,
+        Cmd::GetPort,
+        Cmd::GetServer,
+        Cmd::GetConn,
+        Cmd::GetAffinity,
+    ]
+    .iter()
+    .any(|&dump| dump as u8 == cmd)
 }
 
 /// Whether `cmd` is a command the module knows that changes its state: anything but `Get*`
@@ -437,7 +443,9 @@ mod tests {
     #[test]
     fn commands_are_classified() {
         assert!(is_dump_command(Cmd::GetConn as u8));
+        assert!(is_dump_command(Cmd::GetAffinity as u8));
         assert!(!is_dump_command(Cmd::GetConfig as u8));
+        assert!(!is_dump_command(Cmd::GetHa as u8));
         assert!(is_mutating_command(Cmd::Flush as u8));
         assert!(is_mutating_command(Cmd::SetWeights as u8));
         assert!(!is_mutating_command(Cmd::GetInfo as u8));
