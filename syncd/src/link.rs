@@ -278,8 +278,10 @@ async fn write_loop(
         acks,
         weights: WeightsSent::default(),
     };
-    // A peer that comes up knows nothing of this node's table.
-    let mut resync_due = true;
+    // A peer that comes up knows nothing of this node's table. A node that becomes active
+    // later resyncs when its publisher asks, once it receives the changes: a copy taken
+    // before that could miss some.
+    let mut resync_due = writer.is_active();
     let mut resync_retry: Option<Instant> = None;
     let mut next_keepalive = Instant::now();
     let mut next_weights = Instant::now();
@@ -317,10 +319,12 @@ async fn write_loop(
                 // The peer learns of the change at once, not at the next keepalive.
                 writer.send_keepalive().await?;
                 if writer.is_active() && !active {
-                    // The publisher asks for the resync once it receives the changes; the
-                    // weights go again in full.
+                    // The weights go again in full.
                     writer.weights.forget();
                     next_weights = Instant::now();
+                }
+                if !writer.is_active() {
+                    resync_due = false;
                 }
             }
             _ = shared.resync.wait(), if active => resync_due = true,

@@ -385,10 +385,10 @@ async fn a_change_of_roles_turns_the_stream() {
     })
     .await;
     assert!(b.executor.conn(key(3)).is_none());
-    assert!(
-        b.counters.resyncs_sent.get() >= 1,
-        "B resynced A on taking over"
-    );
+    // One resync once B receives its Executor's changes, and one more if A, still active
+    // then, ignored it and turned standby after.
+    let resyncs = b.counters.resyncs_sent.get();
+    assert!((1..=2).contains(&resyncs), "B resynced A {resyncs} times");
     assert_eq!(
         a.counters.links_up.get(),
         1,
