@@ -23,7 +23,7 @@ module: deps
 	$(MAKE) -C "$$kdir" M=$(CURDIR) LLVM=1 W=1 modules
 
 tools: deps
-	cargo build --release --target $(MUSL) -p ndadm -p ndtest -p nd-manager
+	cargo build --release --target $(MUSL) -p ndadm -p ndtest -p nd-manager -p nd-syncd
 
 unit: deps
 	cargo fmt --all --check

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots the test kernel under QEMU with an initramfs holding the module, ndadm, ndtest, the
-# Manager and its agent, and the guest scripts; runs MODE (the suite, the demo, the benchmark
-# or the load-sharing evaluation) and checks the guest's log.
+# Manager and its agent, the sync daemon, and the guest scripts; runs MODE (the suite, the
+# demo, the benchmark or the load-sharing evaluation) and checks the guest's log.
 #
 # Usage: run-vm.sh suite|demo|bench|evaluate [SCENARIO...]
 #   e.g. run-vm.sh suite evaluation_smoke   (one scenario of the suite)
@@ -34,7 +34,7 @@ for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm /usr/sbin/keepalived; do 
     cp -L "$lib" "$root$lib"
 done
 cp "${ND_MODULE:-$top/nd.ko}" "$root/nd/nd.ko"
-cp "$tools/ndadm" "$tools/ndtest" "$tools/nd-manager" "$tools/nd-agent" "$root/bin/"
+cp "$tools/ndadm" "$tools/ndtest" "$tools/nd-manager" "$tools/nd-agent" "$tools/nd-syncd" "$root/bin/"
 cp "$here"/guest/*.sh "$root/nd/"
 cp "$here/guest/init" "$root/init"
 chmod +x "$root/init" "$root"/nd/*.sh

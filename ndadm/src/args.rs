@@ -3,8 +3,10 @@
 
 use std::net::Ipv4Addr;
 
-use nd_netlink_proto::family::{MAX_CONN_LIMIT, MAX_TIMEOUT_SECS, MAX_WEIGHT};
-use ndadm::model::{MacAddr, SchedulerKind, Service, WeightEntry};
+use nd_netlink_proto::family::{
+    MAX_AFFINITY_TIMEOUT_SECS, MAX_CONN_LIMIT, MAX_TIMEOUT_SECS, MAX_WEIGHT,
+};
+use ndadm::model::{AffinityQuiesced, HaRole, MacAddr, SchedulerKind, Service, WeightEntry};
 
 /// A unicast IPv4 address (a VIP or a server).
 pub fn address(s: &str) -> Result<Ipv4Addr, String> {
@@ -31,7 +33,6 @@ pub fn service(s: &str) -> Result<Service, String> {
     Ok(service)
 }
 
-/// A weight from 0 (quiesced) to `MAX_WEIGHT`.
 /// A connection scheduler by name.
 pub fn scheduler(s: &str) -> Result<SchedulerKind, String> {
     SchedulerKind::from_name(s).ok_or_else(|| {
@@ -40,6 +41,7 @@ pub fn scheduler(s: &str) -> Result<SchedulerKind, String> {
     })
 }
 
+/// A weight from 0 (quiesced) to `MAX_WEIGHT`.
 pub fn weight(s: &str) -> Result<u32, String> {
     let weight: u32 = s
         .parse()
@@ -85,6 +87,40 @@ pub fn timeout_or_off(s: &str) -> Result<u32, String> {
 /// A connection table bound, from 1 to `MAX_CONN_LIMIT`.
 pub fn conn_limit(s: &str) -> Result<u32, String> {
     bounded(s, "connection limit", 1, MAX_CONN_LIMIT)
+}
+
+/// A bound on the affinity records, from 1 to `MAX_CONN_LIMIT`.
+pub fn affinity_limit(s: &str) -> Result<u32, String> {
+    bounded(s, "affinity record limit", 1, MAX_CONN_LIMIT)
+}
+
+/// How long a client's binding outlives its last connection, in seconds: 0 (no affinity)
+/// to `MAX_AFFINITY_TIMEOUT_SECS`.
+pub fn affinity_timeout(s: &str) -> Result<u32, String> {
+    bounded(s, "affinity timeout", 0, MAX_AFFINITY_TIMEOUT_SECS)
+}
+
+/// The length of the netmask that groups clients, 0 to 32.
+pub fn affinity_prefix(s: &str) -> Result<u8, String> {
+    let s = s.strip_prefix('/').unwrap_or(s);
+    let prefix = bounded(s, "netmask length", 0, 32)?;
+    Ok(u8::try_from(prefix).expect("at most 32"))
+}
+
+/// What a quiesced server's bound clients do: `keep` or `rebalance`.
+pub fn affinity_quiesced(s: &str) -> Result<AffinityQuiesced, String> {
+    [AffinityQuiesced::Keep, AffinityQuiesced::Rebalance]
+        .into_iter()
+        .find(|choice| choice.name() == s)
+        .ok_or_else(|| format!("'{s}' is neither keep nor rebalance"))
+}
+
+/// A high-availability role: `active` or `standby`.
+pub fn ha_role(s: &str) -> Result<HaRole, String> {
+    [HaRole::Active, HaRole::Standby]
+        .into_iter()
+        .find(|role| role.name() == s)
+        .ok_or_else(|| format!("'{s}' is neither active nor standby"))
 }
 
 fn bounded(s: &str, what: &str, min: u32, max: u32) -> Result<u32, String> {
@@ -185,6 +221,38 @@ mod tests {
         assert!(timeout_or_off("-1").is_err());
         assert_eq!(conn_limit(&MAX_CONN_LIMIT.to_string()), Ok(MAX_CONN_LIMIT));
         assert!(conn_limit("0").is_err());
+    }
+
+    #[test]
+    fn affinity_settings_have_bounds_and_names() {
+        assert_eq!(affinity_timeout("0"), Ok(0));
+        assert_eq!(affinity_timeout("86400"), Ok(MAX_AFFINITY_TIMEOUT_SECS));
+        assert_eq!(
+            affinity_timeout("86401"),
+            Err("'86401' is not a valid affinity timeout (0 to 86400)".into())
+        );
+        assert_eq!(affinity_prefix("24"), Ok(24));
+        assert_eq!(affinity_prefix("/16"), Ok(16));
+        assert_eq!(affinity_prefix("0"), Ok(0));
+        assert!(affinity_prefix("33").unwrap_err().contains("0 to 32"));
+        assert_eq!(affinity_quiesced("keep"), Ok(AffinityQuiesced::Keep));
+        assert_eq!(
+            affinity_quiesced("rebalance"),
+            Ok(AffinityQuiesced::Rebalance)
+        );
+        assert!(affinity_quiesced("drop").unwrap_err().contains("neither"));
+        assert_eq!(affinity_limit("1"), Ok(1));
+        assert!(affinity_limit("0").is_err());
+    }
+
+    #[test]
+    fn roles_are_active_or_standby() {
+        assert_eq!(ha_role("active"), Ok(HaRole::Active));
+        assert_eq!(ha_role("standby"), Ok(HaRole::Standby));
+        assert_eq!(
+            ha_role("master"),
+            Err("'master' is neither active nor standby".into())
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Mutex, PoisonError};
 
 use ndadm::client::{Client, Error, ErrorKind};
-use ndadm::model::{ServerOptions, Service, WeightEntry};
+use ndadm::model::{PortOptions, ServerOptions, Service, WeightEntry};
 
 use super::{Executor, ExecutorError, ServerReading};
 
@@ -71,7 +71,7 @@ impl Executor for NetlinkExecutor {
     }
 
     fn add_port(&self, service: Service) -> Result<(), ExecutorError> {
-        self.with_client(|client| client.add_port(service))
+        self.with_client(|client| client.add_port(service, PortOptions::default()))
     }
 
     fn add_server(&self, service: Service, server: Ipv4Addr) -> Result<(), ExecutorError> {

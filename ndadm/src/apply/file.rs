@@ -5,6 +5,7 @@
 //! timeout_established = 900
 //! timeout_syn_pressure = 5    # 0 turns the early expiry of half-open connections off
 //! conn_limit = 1000000
+//! affinity_limit = 100000
 //!
 //! [[vip]]
 //! address = "10.0.0.1"
@@ -12,6 +13,9 @@
 //! [[vip.port]]
 //! port = 80
 //! scheduler = "wlc"           # optional: wrr, wlc or sed; left out, the port keeps its own
+//! affinity_timeout = 300      # optional, as each affinity_*: 0 turns client affinity off
+//! affinity_prefix = 24        # clients grouped by /24 networks (32: each address alone)
+//! affinity_quiesced = "keep"  # or "rebalance": what a quiesced server's clients do
 //! server = [
 //!   { address = "192.168.1.10", weight = 5 },
 //!   { address = "192.168.1.11", mac = "02:00:00:00:00:0b" },   # weight 1
@@ -24,7 +28,7 @@ use std::net::Ipv4Addr;
 use std::ops::Range;
 
 use nd_netlink_proto::family::{MAX_PORTS_PER_VIP, MAX_SERVERS_PER_PORT, MAX_VIPS};
-use ndadm::model::{ConfigChange, MacAddr, SchedulerKind};
+use ndadm::model::{AffinityQuiesced, ConfigChange, MacAddr, PortOptions, SchedulerKind};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
@@ -50,6 +54,7 @@ struct ConfigSection {
     timeout_fin: Option<Seconds>,
     timeout_close: Option<Seconds>,
     conn_limit: Option<ConnLimit>,
+    affinity_limit: Option<AffinityLimit>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +70,9 @@ struct VipSection {
 struct PortSection {
     port: Spanned<PortNumber>,
     scheduler: Option<Scheduler>,
+    affinity_timeout: Option<AffinityTimeout>,
+    affinity_prefix: Option<AffinityPrefix>,
+    affinity_quiesced: Option<Quiesced>,
     #[serde(default)]
     server: Vec<ServerSection>,
 }
@@ -102,6 +110,10 @@ checked_value!(Scheduler(SchedulerKind) from String, args::scheduler);
 checked_value!(Seconds(u32) from i64, args::timeout);
 checked_value!(SecondsOrOff(u32) from i64, args::timeout_or_off);
 checked_value!(ConnLimit(u32) from i64, args::conn_limit);
+checked_value!(AffinityLimit(u32) from i64, args::affinity_limit);
+checked_value!(AffinityTimeout(u32) from i64, args::affinity_timeout);
+checked_value!(AffinityPrefix(u8) from i64, args::affinity_prefix);
+checked_value!(Quiesced(AffinityQuiesced) from String, args::affinity_quiesced);
 
 fn port_number(text: &str) -> Result<u16, String> {
     match text.parse::<u16>() {
@@ -133,6 +145,7 @@ pub fn parse(file: &str, text: &str) -> Result<Desired, Invalid> {
             timeout_fin: config.timeout_fin.map(|s| s.0),
             timeout_close: config.timeout_close.map(|s| s.0),
             conn_limit: config.conn_limit.map(|l| l.0),
+            affinity_limit: config.affinity_limit.map(|l| l.0),
         };
     }
     let mut vip_lines = BTreeMap::new();
@@ -172,8 +185,14 @@ pub fn parse(file: &str, text: &str) -> Result<Desired, Invalid> {
                     format!("{addr}:{number} has more than {MAX_SERVERS_PER_PORT} servers"),
                 ));
             }
-            if let Some(scheduler) = port.scheduler {
-                desired.schedulers.insert((addr, number), scheduler.0);
+            let options = PortOptions {
+                scheduler: port.scheduler.map(|s| s.0),
+                affinity_timeout: port.affinity_timeout.map(|t| t.0),
+                affinity_prefix: port.affinity_prefix.map(|p| p.0),
+                affinity_quiesced: port.affinity_quiesced.map(|q| q.0),
+            };
+            if !options.is_empty() {
+                desired.port_options.insert((addr, number), options);
             }
             let servers = ports.entry(number).or_default();
             let mut server_lines = BTreeMap::new();
@@ -368,8 +387,8 @@ address = "10.0.0.2"
         let desired = parse_ok(&text);
         let a = Ipv4Addr::new(10, 0, 0, 1);
         assert_eq!(
-            desired.schedulers.into_iter().collect::<Vec<_>>(),
-            [((a, 443), SchedulerKind::Wlc)]
+            desired.port_options.into_iter().collect::<Vec<_>>(),
+            [((a, 443), PortOptions::scheduled(SchedulerKind::Wlc))]
         );
         let error = parse_err(&EXAMPLE.replace("port = 443", "port = 443\nscheduler = \"lc\""));
         assert_eq!(error.field.as_deref(), Some("scheduler"));
@@ -377,6 +396,52 @@ address = "10.0.0.2"
             error.message,
             "no scheduler named \"lc\" (one of wrr, wlc, sed)"
         );
+    }
+
+    #[test]
+    fn reads_affinity_settings_per_port_and_names_bad_ones() {
+        let text = EXAMPLE.replace(
+            "port = 443",
+            "port = 443\naffinity_timeout = 300\naffinity_prefix = 24\n\
+             affinity_quiesced = \"rebalance\"",
+        );
+        let desired = parse_ok(&text);
+        let a = Ipv4Addr::new(10, 0, 0, 1);
+        assert_eq!(
+            desired.port_options[&(a, 443)],
+            PortOptions {
+                scheduler: None,
+                affinity_timeout: Some(300),
+                affinity_prefix: Some(24),
+                affinity_quiesced: Some(AffinityQuiesced::Rebalance),
+            }
+        );
+        assert!(!desired.port_options.contains_key(&(a, 80)));
+
+        let error = parse_err(&EXAMPLE.replace("port = 443", "port = 443\naffinity_prefix = 40"));
+        assert_eq!(
+            (error.line, error.field.as_deref()),
+            (Some(18), Some("affinity_prefix"))
+        );
+        let error =
+            parse_err(&EXAMPLE.replace("port = 443", "port = 443\naffinity_quiesced = \"forget\""));
+        assert_eq!(error.message, "'forget' is neither keep nor rebalance");
+        let error = parse_err(&EXAMPLE.replace("port = 443", "port = 443\naffinity_timeout = -1"));
+        assert_eq!(error.field.as_deref(), Some("affinity_timeout"));
+    }
+
+    #[test]
+    fn reads_an_affinity_limit() {
+        let desired = parse_ok("[config]\naffinity_limit = 50000\n");
+        assert_eq!(
+            desired.config,
+            ConfigChange {
+                affinity_limit: Some(50_000),
+                ..ConfigChange::default()
+            }
+        );
+        let error = parse_err("[config]\naffinity_limit = 0\n");
+        assert_eq!(error.field.as_deref(), Some("affinity_limit"));
     }
 
     #[test]

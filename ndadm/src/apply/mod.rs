@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use ndadm::model::{ConfigChange, MacAddr, SchedulerKind};
+use ndadm::model::{ConfigChange, MacAddr, PortOptions};
 
 pub use file::parse;
 pub use plan::plan;
@@ -20,9 +20,9 @@ pub struct Desired {
     pub config: ConfigChange,
     /// Every VIP with its ports, each with its servers.
     pub vips: BTreeMap<Ipv4Addr, BTreeMap<u16, BTreeMap<Ipv4Addr, DesiredServer>>>,
-    /// The schedulers the file names, by VIP and port; a port it names none for keeps its
-    /// own (a new one gets the module's default).
-    pub schedulers: BTreeMap<(Ipv4Addr, u16), SchedulerKind>,
+    /// The scheduler and affinity settings the file gives, by VIP and port; a setting it
+    /// leaves out stays as the port has it (a new port gets the module's default).
+    pub port_options: BTreeMap<(Ipv4Addr, u16), PortOptions>,
 }
 
 /// A server as the file describes it.

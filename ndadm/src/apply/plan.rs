@@ -5,7 +5,8 @@ use std::net::Ipv4Addr;
 
 use ndadm::client::Request;
 use ndadm::model::{
-    Config, ConfigChange, PortNode, ServerNode, ServerOptions, Service, Tree, WeightEntry,
+    Config, ConfigChange, PortNode, PortOptions, ServerNode, ServerOptions, Service, Tree,
+    WeightEntry, WireState,
 };
 
 use super::{Desired, DesiredServer};
@@ -51,10 +52,10 @@ pub fn plan(current: &Tree, config: &Config, desired: &Desired) -> Vec<Request> 
             match current_ports.get(&port) {
                 None => add_port(&mut additions, desired, service, servers),
                 Some(current_port) => {
-                    let wanted = desired.schedulers.get(&(addr, port));
-                    if let Some(&wanted) = wanted {
-                        if current_port.scheduler.as_deref() != Some(wanted.name()) {
-                            changes.push(Request::SetPort(service, wanted));
+                    if let Some(wanted) = desired.port_options.get(&(addr, port)) {
+                        let change = port_change(current_port, wanted);
+                        if !change.is_empty() {
+                            changes.push(Request::SetPort(service, change));
                         }
                     }
                     reconcile_port(
@@ -84,10 +85,33 @@ fn add_port(
     service: Service,
     servers: &BTreeMap<Ipv4Addr, DesiredServer>,
 ) {
-    let scheduler = desired.schedulers.get(&(service.vip, service.port));
-    additions.push(Request::NewPort(service, scheduler.copied()));
+    let options = desired.port_options.get(&(service.vip, service.port));
+    additions.push(Request::NewPort(
+        service,
+        options.copied().unwrap_or_default(),
+    ));
     for (&server, wanted) in servers {
         additions.push(new_server(service, server, wanted));
+    }
+}
+
+/// The settings of `wanted` that `current` does not have. Only those are sent: a change of
+/// any affinity setting drops the port's affinity records.
+fn port_change(current: &PortNode, wanted: &PortOptions) -> PortOptions {
+    let affinity = current.affinity;
+    PortOptions {
+        scheduler: wanted
+            .scheduler
+            .filter(|s| current.scheduler.as_deref() != Some(s.name())),
+        affinity_timeout: wanted
+            .affinity_timeout
+            .filter(|&t| affinity.map(|a| a.timeout) != Some(t)),
+        affinity_prefix: wanted
+            .affinity_prefix
+            .filter(|&p| affinity.map(|a| a.prefix) != Some(p)),
+        affinity_quiesced: wanted
+            .affinity_quiesced
+            .filter(|&q| affinity.map(|a| a.quiesced) != Some(WireState::Known(q))),
     }
 }
 
@@ -162,13 +186,16 @@ fn config_change(current: &Config, wanted: &ConfigChange) -> ConfigChange {
         timeout_fin: differs(wanted.timeout_fin, current.timeout_fin),
         timeout_close: differs(wanted.timeout_close, current.timeout_close),
         conn_limit: differs(wanted.conn_limit, current.conn_limit),
+        affinity_limit: differs(wanted.affinity_limit, current.affinity_limit),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use nd_netlink_proto::attr::ServerState;
-    use ndadm::model::{MacAddr, Port, SchedulerKind, Server, Stats, Vip, WireState};
+    use ndadm::model::{
+        Affinity, AffinityQuiesced, MacAddr, Port, SchedulerKind, Server, Stats, Vip,
+    };
 
     use super::*;
 
@@ -179,6 +206,7 @@ mod tests {
         timeout_fin: 120,
         timeout_close: 10,
         conn_limit: 1000,
+        affinity_limit: 4096,
     };
 
     fn ip(last: u8) -> Ipv4Addr {
@@ -204,6 +232,7 @@ mod tests {
                     vip: ip(v),
                     port,
                     scheduler: "wrr".into(),
+                    affinity: Affinity::default(),
                     stats: Stats::default(),
                 })
                 .collect(),
@@ -216,6 +245,7 @@ mod tests {
                     weight,
                     mac: mac.map(|m| MacAddr([2, 0, 0, 0, 0, m])),
                     state: WireState::Known(ServerState::Active),
+                    affinity_records: 0,
                     stats: Stats::default(),
                 })
                 .collect(),
@@ -285,24 +315,93 @@ mod tests {
     #[test]
     fn a_named_scheduler_is_given_to_new_ports_and_set_on_old_ones() {
         let mut wanted = desired(&[(1, 80, 10, 1, None), (2, 81, 10, 1, None)], &[]);
-        wanted.schedulers.insert((ip(1), 80), SchedulerKind::Wlc);
-        wanted.schedulers.insert((ip(2), 81), SchedulerKind::Sed);
+        let wlc = PortOptions::scheduled(SchedulerKind::Wlc);
+        let sed = PortOptions::scheduled(SchedulerKind::Sed);
+        wanted.port_options.insert((ip(1), 80), wlc);
+        wanted.port_options.insert((ip(2), 81), sed);
         // 10.0.0.1:80 runs wrr; 10.0.0.2:81 is new.
         let current = tree(&[1], &[(1, 80)], &[(1, 80, 10, 1, None)]);
         let requests = plan(&current, &CONFIG, &wanted);
-        assert!(requests.contains(&Request::NewPort(
-            Service::new(ip(2), 81),
-            Some(SchedulerKind::Sed)
-        )));
-        assert!(requests.contains(&Request::SetPort(
-            Service::new(ip(1), 80),
-            SchedulerKind::Wlc
-        )));
+        assert!(requests.contains(&Request::NewPort(Service::new(ip(2), 81), sed)));
+        assert!(requests.contains(&Request::SetPort(Service::new(ip(1), 80), wlc)));
         // A port the file names no scheduler for keeps its own.
-        wanted.schedulers.clear();
+        wanted.port_options.clear();
         let requests = plan(&current, &CONFIG, &wanted);
         assert!(!requests.iter().any(|r| matches!(r, Request::SetPort(..))));
-        assert!(requests.contains(&Request::NewPort(Service::new(ip(2), 81), None)));
+        assert!(requests.contains(&Request::NewPort(
+            Service::new(ip(2), 81),
+            PortOptions::default()
+        )));
+    }
+
+    #[test]
+    fn only_the_affinity_settings_that_differ_are_changed() {
+        let service = Service::new(ip(1), 80);
+        let mut current = tree(&[1], &[(1, 80)], &[(1, 80, 10, 1, None)]);
+        current.vips[0].ports[0].affinity = Some(Affinity {
+            timeout: 300,
+            ..Affinity::default()
+        });
+        let mut wanted = desired(&[(1, 80, 10, 1, None)], &[]);
+        wanted.port_options.insert(
+            (ip(1), 80),
+            PortOptions {
+                scheduler: Some(SchedulerKind::Wrr),
+                affinity_timeout: Some(300),
+                affinity_prefix: Some(24),
+                affinity_quiesced: Some(AffinityQuiesced::Keep),
+            },
+        );
+        assert_eq!(
+            plan(&current, &CONFIG, &wanted),
+            [Request::SetPort(
+                service,
+                PortOptions {
+                    affinity_prefix: Some(24),
+                    ..PortOptions::default()
+                }
+            )]
+        );
+        current.vips[0].ports[0].affinity = Some(Affinity {
+            timeout: 300,
+            prefix: 24,
+            ..Affinity::default()
+        });
+        assert!(plan(&current, &CONFIG, &wanted).is_empty());
+    }
+
+    #[test]
+    fn a_new_port_gets_its_affinity_settings() {
+        let mut wanted = desired(&[(1, 80, 10, 1, None)], &[]);
+        let options = PortOptions {
+            affinity_timeout: Some(600),
+            ..PortOptions::default()
+        };
+        wanted.port_options.insert((ip(1), 80), options);
+        let requests = plan(&Tree::default(), &CONFIG, &wanted);
+        assert_eq!(
+            requests[1],
+            Request::NewPort(Service::new(ip(1), 80), options)
+        );
+    }
+
+    #[test]
+    fn the_affinity_limit_changes_only_where_it_differs() {
+        let wanting = |affinity_limit| Desired {
+            config: ConfigChange {
+                affinity_limit: Some(affinity_limit),
+                ..ConfigChange::default()
+            },
+            ..Desired::default()
+        };
+        assert!(plan(&Tree::default(), &CONFIG, &wanting(4096)).is_empty());
+        assert_eq!(
+            plan(&Tree::default(), &CONFIG, &wanting(100)),
+            [Request::SetConfig(ConfigChange {
+                affinity_limit: Some(100),
+                ..ConfigChange::default()
+            })]
+        );
     }
 
     #[test]

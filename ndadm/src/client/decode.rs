@@ -8,11 +8,14 @@
 
 use std::net::Ipv4Addr;
 
-use nd_netlink_proto::attr::{drops, stats, top};
+use nd_netlink_proto::attr::{drops, stats, sync, top};
 use nd_netlink_proto::nla::{Attr, Attrs};
 
 use super::names::AttrSpace;
-use crate::model::{Config, Conn, Drops, Info, MacAddr, Port, Server, Stats, Vip, WireState};
+use crate::model::{
+    Affinity, AffinityRecord, Config, Conn, DaemonReport, Drops, HaStatus, Info, MacAddr, Port,
+    Server, Stats, SyncCounters, SyncStatus, Vip, WireState,
+};
 
 /// Why a reply could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +55,16 @@ pub enum Problem {
     /// A request for a single object got no reply or several.
     #[error("expected exactly one reply, got {0}")]
     ReplyCount(usize),
+    /// A number beyond what the protocol allows.
+    #[error("attribute {attr} is {value}, above the maximum, {max}")]
+    Range {
+        /// The attribute.
+        attr: String,
+        /// Its value.
+        value: u32,
+        /// The largest the protocol allows.
+        max: u32,
+    },
 }
 
 /// A typed object decoded from the attributes of one reply message.
@@ -158,6 +171,21 @@ impl<'a> Fields<'a> {
         Ok(self.opt_u64(kind)?.unwrap_or(0))
     }
 
+    /// A netmask length (a `u32` of 0 to 32).
+    fn opt_prefix(&self, kind: u16) -> Result<Option<u8>, DecodeError> {
+        let Some(value) = self.opt_u32(kind)? else {
+            return Ok(None);
+        };
+        match u8::try_from(value) {
+            Ok(prefix) if prefix <= 32 => Ok(Some(prefix)),
+            _ => Err(self.error(Problem::Range {
+                attr: self.space.describe(kind),
+                value,
+                max: 32,
+            })),
+        }
+    }
+
     fn ipv4(&self, kind: u16) -> Result<Ipv4Addr, DecodeError> {
         self.required(kind, self.fixed::<4>(kind)?.map(Ipv4Addr::from))
     }
@@ -225,6 +253,16 @@ impl Decode for Port {
             scheduler: f
                 .opt_name(top::SCHEDULER)?
                 .unwrap_or_else(|| "wrr".to_owned()),
+            // A module from before affinity bound no client.
+            affinity: Affinity {
+                timeout: f.later_u32(top::AFFINITY_TIMEOUT)?,
+                prefix: f
+                    .opt_prefix(top::AFFINITY_PREFIX)?
+                    .unwrap_or(Affinity::DEFAULT.prefix),
+                quiesced: f
+                    .opt_u32(top::AFFINITY_QUIESCED)?
+                    .map_or(Affinity::DEFAULT.quiesced, WireState::from_wire_u32),
+            },
             stats: f.stats()?,
         })
     }
@@ -242,6 +280,7 @@ impl Decode for Server {
             weight: f.u32(top::WEIGHT)?,
             mac: f.opt_mac(top::MAC)?,
             state: WireState::from_wire(f.u8(top::SERVER_STATE)?),
+            affinity_records: f.later_u32(top::AFFINITY_RECORDS)?,
             stats: f.stats()?,
         })
     }
@@ -276,6 +315,7 @@ impl Decode for Config {
             timeout_fin: f.u32(top::TIMEOUT_FIN)?,
             timeout_close: f.u32(top::TIMEOUT_CLOSE)?,
             conn_limit: f.u32(top::CONN_LIMIT)?,
+            affinity_limit: f.later_u32(top::AFFINITY_LIMIT)?,
         })
     }
 }
@@ -301,7 +341,61 @@ impl Decode for Info {
             conn_count: f.u32(top::CONN_COUNT)?,
             conn_limit: f.u32(top::CONN_LIMIT)?,
             conn_table_bytes: f.later_u64(top::CONN_TABLE_BYTES)?,
+            affinity_records: f.later_u32(top::AFFINITY_RECORDS)?,
+            affinity_limit: f.later_u32(top::AFFINITY_LIMIT)?,
             drops,
+        })
+    }
+}
+
+impl Decode for AffinityRecord {
+    const OBJECT: &'static str = "affinity record";
+
+    fn decode(attrs: &[u8]) -> Result<Self, DecodeError> {
+        let f = Fields::parse(Self::OBJECT, AttrSpace::Top, attrs)?;
+        Ok(AffinityRecord {
+            vip: f.ipv4(top::VIP)?,
+            port: f.u16(top::PORT)?,
+            client: f.ipv4(top::CLIENT)?,
+            prefix: f.required(top::AFFINITY_PREFIX, f.opt_prefix(top::AFFINITY_PREFIX)?)?,
+            server: f.ipv4(top::SERVER)?,
+            conns: f.u32(top::CONN_COUNT)?,
+            expires_ms: f.u32(top::EXPIRES_MS)?,
+        })
+    }
+}
+
+impl Decode for HaStatus {
+    const OBJECT: &'static str = "high-availability status";
+
+    /// The Executor's counters are always there; the daemon's figures only once a daemon
+    /// has reported, which `REPORT_AGE_MS` tells.
+    fn decode(attrs: &[u8]) -> Result<Self, DecodeError> {
+        let f = Fields::parse(Self::OBJECT, AttrSpace::Top, attrs)?;
+        let nest = f.nest(top::SYNC, AttrSpace::Sync)?;
+        let daemon = match nest.opt_u32(sync::REPORT_AGE_MS)? {
+            None => None,
+            Some(report_age_ms) => Some(DaemonReport {
+                status: SyncStatus {
+                    peer: nest.ipv4(sync::PEER)?,
+                    connected: nest.u32(sync::CONNECTED)? != 0,
+                    lag_records: nest.u64(sync::LAG_RECORDS)?,
+                    lag_ms: nest.u32(sync::LAG_MS)?,
+                    sent: nest.u64(sync::SENT)?,
+                    received: nest.u64(sync::RECEIVED)?,
+                },
+                report_age_ms,
+            }),
+        };
+        Ok(HaStatus {
+            role: WireState::from_wire_u32(f.u32(top::HA_ROLE)?),
+            counters: SyncCounters {
+                emitted: nest.u64(sync::EMITTED)?,
+                dropped: nest.u64(sync::DROPPED)?,
+                installed: nest.u64(sync::INSTALLED)?,
+                refused: nest.u64(sync::REFUSED)?,
+            },
+            daemon,
         })
     }
 }
@@ -324,7 +418,7 @@ pub fn decode_one<T: Decode>(replies: &[Vec<u8>]) -> Result<T, DecodeError> {
 
 #[cfg(test)]
 mod tests {
-    use nd_netlink_proto::attr::{top, ConnState, ServerState};
+    use nd_netlink_proto::attr::{top, AffinityQuiesced, ConnState, HaRole, ServerState};
     use nd_netlink_proto::nla::{align, HEADER_LEN};
 
     use super::*;
@@ -381,6 +475,7 @@ mod tests {
                 weight: 5,
                 mac: Some(MacAddr([2, 0, 0, 0, 0, 0x0a])),
                 state: WireState::Known(ServerState::Active),
+                affinity_records: 0,
                 stats: Stats {
                     conns: 9,
                     active: 2,
@@ -549,6 +644,7 @@ mod tests {
         timeout_fin: 120,
         timeout_close: 10,
         conn_limit: 4096,
+        affinity_limit: 0,
     };
 
     const INFO: Info = Info {
@@ -556,6 +652,8 @@ mod tests {
         conn_count: 12,
         conn_limit: 4096,
         conn_table_bytes: 65_536,
+        affinity_records: 0,
+        affinity_limit: 0,
         drops: Drops {
             no_server: 10,
             table_full: 20,
@@ -616,6 +714,180 @@ mod tests {
         assert_eq!(
             Info::decode(&info_reply(&nest)).unwrap_err().to_string(),
             "info reply: attribute DROPS HALF_OPEN_EVICTED has 4 bytes, expected 8"
+        );
+    }
+
+    #[test]
+    fn reads_affinity_settings_and_counts_absent_ones_as_the_defaults() {
+        let mut reply = Vec::new();
+        put(&mut reply, top::VIP, &[10, 0, 0, 1]);
+        put(&mut reply, top::PORT, &80u16.to_ne_bytes());
+        put(&mut reply, 0x8000 | top::STATS, &stats_nest(1, 1));
+        let bare = Port::decode(&reply).unwrap();
+        assert_eq!(bare.affinity, Affinity::DEFAULT);
+        assert_eq!(bare.scheduler, "wrr");
+
+        put(&mut reply, top::AFFINITY_TIMEOUT, &300u32.to_ne_bytes());
+        put(&mut reply, top::AFFINITY_PREFIX, &24u32.to_ne_bytes());
+        put(&mut reply, top::AFFINITY_QUIESCED, &1u32.to_ne_bytes());
+        assert_eq!(
+            Port::decode(&reply).unwrap().affinity,
+            Affinity {
+                timeout: 300,
+                prefix: 24,
+                quiesced: WireState::Known(AffinityQuiesced::Rebalance),
+            }
+        );
+
+        let server = server_reply(|buf| put(buf, top::AFFINITY_RECORDS, &7u32.to_ne_bytes()));
+        assert_eq!(Server::decode(&server).unwrap().affinity_records, 7);
+        assert_eq!(
+            Server::decode(&server_reply(|_| {}))
+                .unwrap()
+                .affinity_records,
+            0
+        );
+
+        let config = config_reply(|buf| put(buf, top::AFFINITY_LIMIT, &4096u32.to_ne_bytes()));
+        assert_eq!(Config::decode(&config).unwrap().affinity_limit, 4096);
+        let mut info = info_reply(&drops_nest(drops::HALF_OPEN_EVICTED));
+        put(&mut info, top::AFFINITY_RECORDS, &3u32.to_ne_bytes());
+        put(&mut info, top::AFFINITY_LIMIT, &4096u32.to_ne_bytes());
+        let info = Info::decode(&info).unwrap();
+        assert_eq!((info.affinity_records, info.affinity_limit), (3, 4096));
+    }
+
+    #[test]
+    fn a_netmask_longer_than_32_bits_is_a_module_bug() {
+        let mut reply = Vec::new();
+        put(&mut reply, top::VIP, &[10, 0, 0, 1]);
+        put(&mut reply, top::PORT, &80u16.to_ne_bytes());
+        put(&mut reply, top::AFFINITY_PREFIX, &33u32.to_ne_bytes());
+        put(&mut reply, 0x8000 | top::STATS, &stats_nest(1, 1));
+        assert_eq!(
+            Port::decode(&reply).unwrap_err().to_string(),
+            "port reply: attribute AFFINITY_PREFIX is 33, above the maximum, 32"
+        );
+    }
+
+    fn affinity_reply() -> Vec<u8> {
+        let mut reply = Vec::new();
+        put(&mut reply, top::VIP, &[10, 0, 0, 1]);
+        put(&mut reply, top::PORT, &443u16.to_ne_bytes());
+        put(&mut reply, top::CLIENT, &[203, 0, 113, 0]);
+        put(&mut reply, top::AFFINITY_PREFIX, &24u32.to_ne_bytes());
+        put(&mut reply, top::SERVER, &[192, 168, 1, 11]);
+        put(&mut reply, top::CONN_COUNT, &2u32.to_ne_bytes());
+        put(&mut reply, top::EXPIRES_MS, &299_500u32.to_ne_bytes());
+        reply
+    }
+
+    #[test]
+    fn decodes_affinity_records() {
+        assert_eq!(
+            decode_all::<AffinityRecord>(&[affinity_reply()]).unwrap(),
+            [AffinityRecord {
+                vip: Ipv4Addr::new(10, 0, 0, 1),
+                port: 443,
+                client: Ipv4Addr::new(203, 0, 113, 0),
+                prefix: 24,
+                server: Ipv4Addr::new(192, 168, 1, 11),
+                conns: 2,
+                expires_ms: 299_500,
+            }]
+        );
+        let mut reply = Vec::new();
+        put(&mut reply, top::VIP, &[10, 0, 0, 1]);
+        put(&mut reply, top::PORT, &443u16.to_ne_bytes());
+        put(&mut reply, top::CLIENT, &[203, 0, 113, 0]);
+        assert_eq!(
+            AffinityRecord::decode(&reply).unwrap_err().to_string(),
+            "affinity record reply: missing attribute AFFINITY_PREFIX"
+        );
+    }
+
+    /// The kernel's counters of a `GetHa` reply's SYNC nest.
+    fn sync_counters(nest: &mut Vec<u8>) {
+        put(nest, sync::PAD, &[]);
+        put(nest, sync::EMITTED, &100u64.to_ne_bytes());
+        put(nest, sync::DROPPED, &1u64.to_ne_bytes());
+        put(nest, sync::INSTALLED, &20u64.to_ne_bytes());
+        put(nest, sync::REFUSED, &2u64.to_ne_bytes());
+    }
+
+    fn ha_reply(role: u32, nest: &[u8]) -> Vec<u8> {
+        let mut reply = Vec::new();
+        put(&mut reply, top::HA_ROLE, &role.to_ne_bytes());
+        put(&mut reply, 0x8000 | top::SYNC, nest);
+        reply
+    }
+
+    #[test]
+    fn decodes_the_ha_status_with_and_without_a_daemon_report() {
+        let mut nest = Vec::new();
+        sync_counters(&mut nest);
+        let alone = decode_one::<HaStatus>(&[ha_reply(1, &nest)]).unwrap();
+        assert_eq!(
+            alone,
+            HaStatus {
+                role: WireState::Known(HaRole::Active),
+                counters: SyncCounters {
+                    emitted: 100,
+                    dropped: 1,
+                    installed: 20,
+                    refused: 2,
+                },
+                daemon: None,
+            }
+        );
+
+        put(&mut nest, sync::PEER, &[192, 168, 0, 2]);
+        put(&mut nest, sync::CONNECTED, &1u32.to_ne_bytes());
+        put(&mut nest, sync::LAG_RECORDS, &5u64.to_ne_bytes());
+        put(&mut nest, sync::LAG_MS, &30u32.to_ne_bytes());
+        put(&mut nest, sync::SENT, &99u64.to_ne_bytes());
+        put(&mut nest, sync::RECEIVED, &0u64.to_ne_bytes());
+        put(&mut nest, sync::REPORT_AGE_MS, &250u32.to_ne_bytes());
+        let reported = HaStatus::decode(&ha_reply(2, &nest)).unwrap();
+        assert_eq!(reported.role, WireState::Known(HaRole::Standby));
+        assert_eq!(
+            reported.daemon,
+            Some(DaemonReport {
+                status: SyncStatus {
+                    peer: Ipv4Addr::new(192, 168, 0, 2),
+                    connected: true,
+                    lag_records: 5,
+                    lag_ms: 30,
+                    sent: 99,
+                    received: 0,
+                },
+                report_age_ms: 250,
+            })
+        );
+        assert_eq!(
+            HaStatus::decode(&ha_reply(7, &nest)).unwrap().role,
+            WireState::Unknown(7)
+        );
+    }
+
+    #[test]
+    fn a_report_age_without_the_report_is_a_module_bug() {
+        let mut nest = Vec::new();
+        sync_counters(&mut nest);
+        put(&mut nest, sync::REPORT_AGE_MS, &250u32.to_ne_bytes());
+        assert_eq!(
+            HaStatus::decode(&ha_reply(1, &nest))
+                .unwrap_err()
+                .to_string(),
+            "high-availability status reply: missing attribute SYNC PEER"
+        );
+        let mut nest = Vec::new();
+        put(&mut nest, sync::EMITTED, &1u32.to_ne_bytes());
+        assert_eq!(
+            HaStatus::decode(&ha_reply(1, &nest))
+                .unwrap_err()
+                .to_string(),
+            "high-availability status reply: attribute SYNC EMITTED has 4 bytes, expected 8"
         );
     }
 

@@ -56,7 +56,7 @@ impl KernelError {
             missing: None,
         };
         let mut missing_type = None;
-        let mut missing_nested = false;
+        let mut missing_nest = None;
         for (kind, payload) in ext_ack {
             let as_u32 = || payload.try_into().ok().map(u32::from_ne_bytes);
             match kind {
@@ -69,16 +69,19 @@ impl KernelError {
                     error.attribute = as_u32().and_then(|offset| attribute_at(request, offset));
                 }
                 ext_ack::MISS_TYPE => missing_type = as_u32(),
-                ext_ack::MISS_NEST => missing_nested = true,
+                ext_ack::MISS_NEST => missing_nest = Some(as_u32()),
                 _ => {}
             }
         }
         if let Some(kind) = missing_type.and_then(|kind| u16::try_from(kind).ok()) {
-            // The only nest a request carries is a WEIGHTS element.
-            let space = if missing_nested {
-                AttrSpace::WeightEntry
-            } else {
-                AttrSpace::Top
+            let space = match missing_nest {
+                None => AttrSpace::Top,
+                // The nest the kernel points at says which numbering the attribute is in; a
+                // request's nests are SYNC and the WEIGHTS elements.
+                Some(offset) => match offset.and_then(|offset| top_level_at(request, offset)) {
+                    Some(top::SYNC) => AttrSpace::Sync,
+                    _ => AttrSpace::WeightEntry,
+                },
             };
             error.missing = Some(space.describe(kind));
         }
@@ -123,14 +126,33 @@ impl fmt::Display for KernelError {
 
 impl std::error::Error for KernelError {}
 
-/// Names the request attribute at `offset` (from the start of the netlink header), looking
-/// into `WEIGHTS` entries; `None` if the offset points at no attribute of `request`.
-fn attribute_at(request: &[u8], offset: u32) -> Option<String> {
+/// The top-level attribute of `request` that spans `offset` (from the start of the netlink
+/// header), located: its kind, the attribute, and the offset within its payload.
+fn top_level(request: &[u8], offset: u32) -> Option<(Attr<'_>, Option<usize>)> {
     let offset = usize::try_from(offset).ok()?;
     let attrs = request.get(GENL_HEADER_LEN..)?;
     let within = offset.checked_sub(NLMSG_HEADER_LEN + GENL_HEADER_LEN)?;
     let (_, attr, inner) = locate(attrs, within)?;
+    Some((attr, inner))
+}
+
+/// The kind of the top-level attribute of `request` at `offset`.
+fn top_level_at(request: &[u8], offset: u32) -> Option<u16> {
+    top_level(request, offset).map(|(attr, _)| attr.kind)
+}
+
+/// Names the request attribute at `offset` (from the start of the netlink header), looking
+/// into the `SYNC` nest and `WEIGHTS` entries; `None` if the offset points at no attribute
+/// of `request`.
+fn attribute_at(request: &[u8], offset: u32) -> Option<String> {
+    let (attr, inner) = top_level(request, offset)?;
     let name = AttrSpace::Top.describe(attr.kind);
+    if let (top::SYNC, Some(inner)) = (attr.kind, inner) {
+        return match locate(attr.payload, inner) {
+            Some((_, field, _)) => Some(AttrSpace::Sync.describe(field.kind)),
+            None => Some(name),
+        };
+    }
     let (true, Some(inner)) = (attr.kind == top::WEIGHTS, inner) else {
         return Some(name);
     };
@@ -246,6 +268,8 @@ impl std::error::Error for Error {
 
 #[cfg(test)]
 mod tests {
+    use nd_netlink_proto::attr::sync;
+
     use super::*;
 
     #[test]
@@ -284,6 +308,45 @@ mod tests {
              (no generic netlink family \"nd\")"
         );
         assert_eq!(error.errno(), None);
+    }
+
+    #[test]
+    fn names_attributes_of_the_sync_nest_by_offset_and_when_missing() {
+        use std::net::Ipv4Addr;
+
+        use crate::client::Request;
+        use crate::model::SyncStatus;
+
+        let request = Request::SetSyncStatus(SyncStatus {
+            peer: Ipv4Addr::new(192, 168, 0, 2),
+            connected: true,
+            lag_records: 0,
+            lag_ms: 0,
+            sent: 0,
+            received: 0,
+        })
+        .encode();
+        // Netlink and generic netlink headers, the SYNC header, PEER (8), CONNECTED (8).
+        let lag_records = (16 + 4 + 4 + 8 + 8) as u32;
+        let error = KernelError::from_ext_ack(
+            -libc::ERANGE,
+            [(ext_ack::OFFS, &lag_records.to_ne_bytes()[..])],
+            &request,
+        );
+        assert_eq!(error.attribute.as_deref(), Some("SYNC LAG_RECORDS"));
+        let sync_nest = (16 + 4) as u32;
+        let error = KernelError::from_ext_ack(
+            -libc::EINVAL,
+            [
+                (
+                    ext_ack::MISS_TYPE,
+                    &u32::from(sync::LAG_MS).to_ne_bytes()[..],
+                ),
+                (ext_ack::MISS_NEST, &sync_nest.to_ne_bytes()[..]),
+            ],
+            &request,
+        );
+        assert_eq!(error.missing.as_deref(), Some("SYNC LAG_MS"));
     }
 
     #[test]

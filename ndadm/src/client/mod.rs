@@ -3,28 +3,30 @@
 //! [`Client`] resolves the family, sends [`Request`]s (mutations with `NLM_F_ACK`, `Get*`
 //! commands with `NLM_F_DUMP`) and decodes the replies into the types of [`crate::model`].
 
+mod controller;
 mod decode;
 mod error;
 mod names;
 mod request;
+mod subscription;
 mod transport;
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use nd_netlink_proto::family::{FAMILY_NAME, FAMILY_VERSION};
-use nd_netlink_proto::nla::Attrs;
+use nd_netlink_proto::family::{FAMILY_NAME, FAMILY_VERSION, MAX_SYNC_BATCH};
 use neli::types::{Buffer, GenlBuffer};
 
 pub use decode::{decode_all, decode_one, Decode, DecodeError, Problem};
 pub use error::{errno_text, ext_ack, Error, ErrorKind, KernelError};
 pub use names::AttrSpace;
 pub use request::{attr, ipv4_attr, nested, Request, WEIGHTS_ELEMENT};
+pub use subscription::{decode_publication, Publication, SyncEvent, SyncSubscription};
 pub use transport::Replies;
 
 use crate::model::{
-    Config, ConfigChange, Conn, Info, Port, SchedulerKind, Server, ServerOptions, Service, Tree,
-    Vip, WeightEntry,
+    AffinityRecord, Config, ConfigChange, Conn, HaRole, HaStatus, Info, Port, PortOptions, Server,
+    ServerOptions, Service, SyncRecord, SyncStatus, Tree, Vip, WeightEntry,
 };
 use request::genl_message;
 use transport::Transport;
@@ -33,15 +35,6 @@ use transport::Transport;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times a dump the kernel flags as interrupted is taken again.
 const DUMP_ATTEMPTS: u32 = 3;
-
-/// The generic netlink controller's family id and its `CTRL_CMD_GETFAMILY` vocabulary.
-mod ctrl {
-    pub const ID: u16 = 0x10;
-    pub const VERSION: u8 = 2;
-    pub const CMD_GETFAMILY: u8 = 3;
-    pub const ATTR_FAMILY_ID: u16 = 1;
-    pub const ATTR_FAMILY_NAME: u16 = 2;
-}
 
 /// A connection to the `nd` family in the caller's network namespace.
 pub struct Client {
@@ -59,8 +52,9 @@ impl Client {
     pub fn connect_with_timeout(timeout: Duration) -> Result<Client, Error> {
         let action = "connect to the nd module";
         let transport = Transport::open(timeout).map_err(|kind| Error::new(action, kind))?;
-        let family =
-            resolve_family(&transport, FAMILY_NAME).map_err(|kind| Error::new(action, kind))?;
+        let family = controller::resolve(&transport, FAMILY_NAME)
+            .map_err(|kind| Error::new(action, kind))?
+            .id;
         Ok(Client { transport, family })
     }
 
@@ -132,23 +126,16 @@ impl Client {
         self.list(Request::GetVips)
     }
 
-    /// Adds the port of `service` to its cluster address, scheduled by `wrr`.
-    pub fn add_port(&self, service: Service) -> Result<(), Error> {
-        self.mutate(Request::NewPort(service, None))
+    /// Adds the port of `service` to its cluster address with `options`; what they leave out
+    /// takes the module's defaults (`wrr`, no affinity).
+    pub fn add_port(&self, service: Service, options: PortOptions) -> Result<(), Error> {
+        self.mutate(Request::NewPort(service, options))
     }
 
-    /// Adds the port of `service` to its cluster address, scheduled by `scheduler`.
-    pub fn add_port_scheduled(
-        &self,
-        service: Service,
-        scheduler: SchedulerKind,
-    ) -> Result<(), Error> {
-        self.mutate(Request::NewPort(service, Some(scheduler)))
-    }
-
-    /// Changes the scheduler of the port of `service`; open connections are not touched.
-    pub fn set_scheduler(&self, service: Service, scheduler: SchedulerKind) -> Result<(), Error> {
-        self.mutate(Request::SetPort(service, scheduler))
+    /// Changes what `options` names of the port of `service`; open connections are not
+    /// touched, and a change of the affinity settings drops the port's affinity records.
+    pub fn set_port(&self, service: Service, options: PortOptions) -> Result<(), Error> {
+        self.mutate(Request::SetPort(service, options))
     }
 
     /// Removes the port of `service` with its servers and connections.
@@ -232,57 +219,51 @@ impl Client {
         self.mutate(Request::Flush)
     }
 
+    /// Makes the Executor active (dispatching and publishing its table) or standby (holding
+    /// its peer's).
+    pub fn set_ha_role(&self, role: HaRole) -> Result<(), Error> {
+        self.mutate(Request::SetHa(role))
+    }
+
+    /// The role, the Executor's synchronisation counters and the sync daemon's last report.
+    pub fn ha(&self) -> Result<HaStatus, Error> {
+        self.read(Request::GetHa)
+    }
+
+    /// Installs the peer's `records`, in requests of at most `MAX_SYNC_BATCH`. Records the
+    /// Executor cannot place (no such port or server) are counted as refused, not errors.
+    pub fn sync_install(&self, records: &[SyncRecord]) -> Result<(), Error> {
+        for batch in records.chunks(MAX_SYNC_BATCH) {
+            self.mutate(Request::SyncInstall(batch.to_vec()))?;
+        }
+        Ok(())
+    }
+
+    /// Reports the sync daemon's link to the peer, for `ndadm ha show`.
+    pub fn set_sync_status(&self, status: &SyncStatus) -> Result<(), Error> {
+        self.mutate(Request::SetSyncStatus(*status))
+    }
+
+    /// Every affinity record.
+    pub fn affinity(&self) -> Result<Vec<AffinityRecord>, Error> {
+        self.list(Request::GetAffinity)
+    }
+
     /// The whole configuration as a tree, counters included.
     pub fn tree(&self) -> Result<Tree, Error> {
         Ok(Tree::assemble(self.vips()?, self.ports()?, self.servers()?))
     }
 }
 
-/// Asks the generic netlink controller for the id of family `name`.
-fn resolve_family(transport: &Transport, name: &str) -> Result<u16, ErrorKind> {
-    let mut attrs = GenlBuffer::new();
-    let mut name_nul = name.as_bytes().to_vec();
-    name_nul.push(0);
-    attrs.push(attr(ctrl::ATTR_FAMILY_NAME, &name_nul));
-    let message = genl_message(ctrl::CMD_GETFAMILY, ctrl::VERSION, attrs);
-    let replies = match transport.exchange(ctrl::ID, false, message) {
-        Err(ErrorKind::Kernel(error)) if error.errno == libc::ENOENT => {
-            return Err(ErrorKind::NotLoaded)
-        }
-        other => other?,
-    };
-    replies
-        .payloads
-        .iter()
-        .flat_map(|reply| Attrs::new(reply))
-        .find(|attr| attr.kind == ctrl::ATTR_FAMILY_ID)
-        .and_then(|attr| attr.u16())
-        .ok_or_else(|| {
-            ErrorKind::Protocol(format!(
-                "the controller's reply about family \"{name}\" has no family id"
-            ))
-        })
-}
-
 /// These talk to the running kernel's generic netlink controller, which every Linux kernel
 /// has; they need no privilege and not the nd module.
 #[cfg(test)]
 mod tests {
+    use super::controller::ctrl;
     use super::*;
 
     fn transport() -> Transport {
         Transport::open(Duration::from_secs(5)).expect("a generic netlink socket opens")
-    }
-
-    #[test]
-    fn resolves_the_controller_itself() {
-        assert_eq!(resolve_family(&transport(), "nlctrl").unwrap(), ctrl::ID);
-    }
-
-    #[test]
-    fn an_unregistered_family_reads_as_module_not_loaded() {
-        let error = resolve_family(&transport(), "nd-nosuch").unwrap_err();
-        assert!(matches!(error, ErrorKind::NotLoaded), "{error:?}");
     }
 
     #[test]

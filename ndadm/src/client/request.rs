@@ -3,14 +3,18 @@
 use std::io::Cursor;
 use std::net::Ipv4Addr;
 
-use nd_netlink_proto::attr::{top, weight_entry};
+use nd_netlink_proto::attr::{sync, top, weight_entry};
 use nd_netlink_proto::cmd::Cmd;
 use nd_netlink_proto::family::FAMILY_VERSION;
+use nd_netlink_proto::sync_record::{SyncRecord, RECORD_LEN};
 use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, Nlattr, NlattrBuilder};
 use neli::types::{Buffer, GenlBuffer};
 use neli::ToBytes;
 
-use crate::model::{ConfigChange, SchedulerKind, ServerOptions, Service, WeightEntry};
+use crate::model::{
+    ConfigChange, HaRole, PortOptions, SchedulerKind, ServerOptions, Service, SyncStatus,
+    WeightEntry,
+};
 
 /// The element type of every `WEIGHTS` entry; the module reads the entries in order and
 /// ignores their type.
@@ -25,11 +29,11 @@ pub enum Request {
     DelVip(Ipv4Addr),
     /// Dump cluster addresses.
     GetVips,
-    /// Add a port to a cluster address, with a scheduler (the module's default, `wrr`, when
-    /// none is given).
-    NewPort(Service, Option<SchedulerKind>),
-    /// Change a port's scheduler.
-    SetPort(Service, SchedulerKind),
+    /// Add a port to a cluster address, with the scheduler and affinity settings given (the
+    /// module's defaults for those left out).
+    NewPort(Service, PortOptions),
+    /// Change a port's scheduler and/or affinity settings.
+    SetPort(Service, PortOptions),
     /// Remove a port with its servers and connections.
     DelPort(Service),
     /// Dump ports.
@@ -78,6 +82,16 @@ pub enum Request {
     Flush,
     /// Read global figures.
     GetInfo,
+    /// Set the Executor's high-availability role.
+    SetHa(HaRole),
+    /// Read the role and the synchronisation figures.
+    GetHa,
+    /// Install records of the peer's table (at most `MAX_SYNC_BATCH`).
+    SyncInstall(Vec<SyncRecord>),
+    /// Report the sync daemon's link to the peer.
+    SetSyncStatus(SyncStatus),
+    /// Dump the affinity records.
+    GetAffinity,
 }
 
 impl Request {
@@ -101,15 +115,20 @@ impl Request {
             Request::SetConfig(_) => Cmd::SetConfig,
             Request::Flush => Cmd::Flush,
             Request::GetInfo => Cmd::GetInfo,
+            Request::SetHa(_) => Cmd::SetHa,
+            Request::GetHa => Cmd::GetHa,
+            Request::SyncInstall(_) => Cmd::SyncInstall,
+            Request::SetSyncStatus(_) => Cmd::SetSyncStatus,
+            Request::GetAffinity => Cmd::GetAffinity,
         }
     }
 
     /// Whether the request is a dump sent with `NLM_F_DUMP`; the others (mutations and the
-    /// single-reply `GetConfig` and `GetInfo`) are sent with `NLM_F_ACK`.
+    /// single-reply `GetConfig`, `GetInfo` and `GetHa`) are sent with `NLM_F_ACK`.
     pub fn is_dump(&self) -> bool {
         matches!(
             self.cmd(),
-            Cmd::GetVip | Cmd::GetPort | Cmd::GetServer | Cmd::GetConn
+            Cmd::GetVip | Cmd::GetPort | Cmd::GetServer | Cmd::GetConn | Cmd::GetAffinity
         )
     }
 
@@ -139,6 +158,11 @@ impl Request {
             Request::SetConfig(_) => "change the config".into(),
             Request::Flush => "flush".into(),
             Request::GetInfo => "read the module info".into(),
+            Request::SetHa(role) => format!("set the role to {}", role.name()),
+            Request::GetHa => "read the high-availability status".into(),
+            Request::SyncInstall(records) => format!("install {} sync records", records.len()),
+            Request::SetSyncStatus(_) => "report the sync status".into(),
+            Request::GetAffinity => "list affinity records".into(),
         }
     }
 
@@ -147,15 +171,9 @@ impl Request {
         let mut attrs = GenlBuffer::new();
         match self {
             Request::NewVip(vip) | Request::DelVip(vip) => attrs.push(ipv4_attr(top::VIP, *vip)),
-            Request::NewPort(service, scheduler) => {
+            Request::NewPort(service, options) | Request::SetPort(service, options) => {
                 push_service(&mut attrs, service);
-                if let Some(scheduler) = scheduler {
-                    attrs.push(scheduler_attr(*scheduler));
-                }
-            }
-            Request::SetPort(service, scheduler) => {
-                push_service(&mut attrs, service);
-                attrs.push(scheduler_attr(*scheduler));
+                push_port_options(&mut attrs, options);
             }
             Request::DelPort(service) => push_service(&mut attrs, service),
             Request::NewServer {
@@ -205,6 +223,7 @@ impl Request {
                     (top::TIMEOUT_CLOSE, change.timeout_close),
                     (top::CONN_LIMIT, change.conn_limit),
                     (top::TIMEOUT_SYN_PRESSURE, change.timeout_syn_pressure),
+                    (top::AFFINITY_LIMIT, change.affinity_limit),
                 ];
                 for (kind, value) in fields {
                     if let Some(value) = value {
@@ -212,13 +231,20 @@ impl Request {
                     }
                 }
             }
+            Request::SetHa(role) => {
+                attrs.push(attr(top::HA_ROLE, &u32::from(*role as u8).to_ne_bytes()))
+            }
+            Request::SyncInstall(records) => attrs.push(sync_batch_attr(records)),
+            Request::SetSyncStatus(status) => attrs.push(sync_status_attr(status)),
             Request::GetVips
             | Request::GetPorts
             | Request::GetServers
             | Request::GetConns
             | Request::GetConfig
             | Request::Flush
-            | Request::GetInfo => {}
+            | Request::GetInfo
+            | Request::GetHa
+            | Request::GetAffinity => {}
         }
         attrs
     }
@@ -235,7 +261,6 @@ impl Request {
     }
 }
 
-/// The `VIP` and `PORT` attributes naming `service`.
 /// A `SCHEDULER` attribute: the name, NUL-terminated.
 fn scheduler_attr(scheduler: SchedulerKind) -> Nlattr<u16, Buffer> {
     let mut name = scheduler.name().as_bytes().to_vec();
@@ -243,6 +268,51 @@ fn scheduler_attr(scheduler: SchedulerKind) -> Nlattr<u16, Buffer> {
     attr(top::SCHEDULER, &name)
 }
 
+/// The `SCHEDULER` and `AFFINITY_*` attributes of the options given.
+fn push_port_options(attrs: &mut GenlBuffer<u16, Buffer>, options: &PortOptions) {
+    if let Some(scheduler) = options.scheduler {
+        attrs.push(scheduler_attr(scheduler));
+    }
+    let affinity = [
+        (top::AFFINITY_TIMEOUT, options.affinity_timeout),
+        (top::AFFINITY_PREFIX, options.affinity_prefix.map(u32::from)),
+        (
+            top::AFFINITY_QUIESCED,
+            options.affinity_quiesced.map(|q| u32::from(q as u8)),
+        ),
+    ];
+    for (kind, value) in affinity {
+        if let Some(value) = value {
+            attrs.push(attr(kind, &value.to_ne_bytes()));
+        }
+    }
+}
+
+/// A `SYNC_BATCH` attribute: the records' wire forms, concatenated.
+fn sync_batch_attr(records: &[SyncRecord]) -> Nlattr<u16, Buffer> {
+    let mut batch = Vec::with_capacity(records.len() * RECORD_LEN);
+    for record in records {
+        batch.extend_from_slice(&record.encode());
+    }
+    attr(top::SYNC_BATCH, &batch)
+}
+
+/// The `SYNC` nest of a `SetSyncStatus`: every figure the daemon reports.
+fn sync_status_attr(status: &SyncStatus) -> Nlattr<u16, Buffer> {
+    nested(
+        top::SYNC,
+        &[
+            ipv4_attr(sync::PEER, status.peer),
+            attr(sync::CONNECTED, &u32::from(status.connected).to_ne_bytes()),
+            attr(sync::LAG_RECORDS, &status.lag_records.to_ne_bytes()),
+            attr(sync::LAG_MS, &status.lag_ms.to_ne_bytes()),
+            attr(sync::SENT, &status.sent.to_ne_bytes()),
+            attr(sync::RECEIVED, &status.received.to_ne_bytes()),
+        ],
+    )
+}
+
+/// The `VIP` and `PORT` attributes naming `service`.
 fn push_service(attrs: &mut GenlBuffer<u16, Buffer>, service: &Service) {
     attrs.push(ipv4_attr(top::VIP, service.vip));
     attrs.push(attr(top::PORT, &service.port.to_ne_bytes()));
@@ -314,8 +384,11 @@ pub fn nested(kind: u16, children: &[Nlattr<u16, Buffer>]) -> Nlattr<u16, Buffer
 mod tests {
     use nd_netlink_proto::nla::{Attr, Attrs};
 
+    use nd_netlink_proto::attr::ConnState;
+    use nd_netlink_proto::sync_record::RecordKind;
+
     use super::*;
-    use crate::model::MacAddr;
+    use crate::model::{AffinityQuiesced, MacAddr};
 
     const SERVICE: Service = Service {
         vip: Ipv4Addr::new(10, 0, 0, 1),
@@ -482,14 +555,16 @@ mod tests {
         let (cmd, _, attrs) = decode(&Request::DelVip(SERVICE.vip));
         assert_eq!(cmd, Cmd::DelVip as u8);
         assert_eq!(kinds(&attrs), [top::VIP]);
-        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, None));
+        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, PortOptions::default()));
         assert_eq!(cmd, Cmd::NewPort as u8);
         assert_eq!(kinds(&attrs), [top::VIP, top::PORT]);
-        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, Some(SchedulerKind::Wlc)));
+        let wlc = PortOptions::scheduled(SchedulerKind::Wlc);
+        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, wlc));
         assert_eq!(cmd, Cmd::NewPort as u8);
         assert_eq!(kinds(&attrs), [top::VIP, top::PORT, top::SCHEDULER]);
         assert_eq!(find(&attrs, top::SCHEDULER).payload, b"wlc\0");
-        let (cmd, _, attrs) = decode(&Request::SetPort(SERVICE, SchedulerKind::Sed));
+        let sed = PortOptions::scheduled(SchedulerKind::Sed);
+        let (cmd, _, attrs) = decode(&Request::SetPort(SERVICE, sed));
         assert_eq!(cmd, Cmd::SetPort as u8);
         assert_eq!(find(&attrs, top::SCHEDULER).payload, b"sed\0");
         let (cmd, _, attrs) = decode(&Request::DelServer {
@@ -501,14 +576,145 @@ mod tests {
     }
 
     #[test]
+    fn port_options_carry_only_the_affinity_settings_given() {
+        let options = PortOptions {
+            affinity_timeout: Some(300),
+            affinity_prefix: Some(24),
+            affinity_quiesced: Some(AffinityQuiesced::Rebalance),
+            ..PortOptions::default()
+        };
+        let (cmd, _, attrs) = decode(&Request::NewPort(SERVICE, options));
+        assert_eq!(cmd, Cmd::NewPort as u8);
+        assert_eq!(
+            kinds(&attrs),
+            [
+                top::VIP,
+                top::PORT,
+                top::AFFINITY_TIMEOUT,
+                top::AFFINITY_PREFIX,
+                top::AFFINITY_QUIESCED
+            ]
+        );
+        assert_eq!(find(&attrs, top::AFFINITY_TIMEOUT).u32(), Some(300));
+        assert_eq!(find(&attrs, top::AFFINITY_PREFIX).u32(), Some(24));
+        assert_eq!(
+            find(&attrs, top::AFFINITY_QUIESCED).u32(),
+            Some(AffinityQuiesced::Rebalance as u32)
+        );
+        let off = PortOptions {
+            scheduler: Some(SchedulerKind::Wrr),
+            affinity_timeout: Some(0),
+            ..PortOptions::default()
+        };
+        let (cmd, _, attrs) = decode(&Request::SetPort(SERVICE, off));
+        assert_eq!(cmd, Cmd::SetPort as u8);
+        assert_eq!(
+            kinds(&attrs),
+            [top::VIP, top::PORT, top::SCHEDULER, top::AFFINITY_TIMEOUT]
+        );
+        assert_eq!(find(&attrs, top::AFFINITY_TIMEOUT).u32(), Some(0));
+    }
+
+    #[test]
+    fn set_config_carries_an_affinity_limit() {
+        let change = ConfigChange {
+            affinity_limit: Some(65_536),
+            ..ConfigChange::default()
+        };
+        let (_, _, attrs) = decode(&Request::SetConfig(change));
+        assert_eq!(kinds(&attrs), [top::AFFINITY_LIMIT]);
+        assert_eq!(find(&attrs, top::AFFINITY_LIMIT).u32(), Some(65_536));
+    }
+
+    #[test]
+    fn set_ha_carries_the_role_as_a_u32() {
+        for (role, value) in [(HaRole::Active, 1u32), (HaRole::Standby, 2)] {
+            let (cmd, _, attrs) = decode(&Request::SetHa(role));
+            assert_eq!(cmd, Cmd::SetHa as u8);
+            assert_eq!(kinds(&attrs), [top::HA_ROLE]);
+            assert_eq!(find(&attrs, top::HA_ROLE).u32(), Some(value));
+        }
+        assert_eq!(
+            Request::SetHa(HaRole::Standby).describe(),
+            "set the role to standby"
+        );
+    }
+
+    #[test]
+    fn sync_install_concatenates_whole_records() {
+        let record = |client_port| SyncRecord {
+            kind: RecordKind::Conn,
+            state: Some(ConnState::Established),
+            prefix: 0,
+            client: u32::from_ne_bytes([203, 0, 113, 7]),
+            vip: u32::from_ne_bytes(SERVICE.vip.octets()),
+            server: u32::from_ne_bytes(SERVER.octets()),
+            client_port,
+            port: SERVICE.port,
+            expires_ms: 900_000,
+        };
+        let records = vec![record(40_000), record(40_001)];
+        let request = Request::SyncInstall(records.clone());
+        let (cmd, _, attrs) = decode(&request);
+        assert_eq!(cmd, Cmd::SyncInstall as u8);
+        assert_eq!(kinds(&attrs), [top::SYNC_BATCH]);
+        let batch = find(&attrs, top::SYNC_BATCH).payload;
+        assert_eq!(batch.len(), 2 * RECORD_LEN);
+        let decoded: Vec<SyncRecord> = nd_netlink_proto::sync_record::records(batch)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(decoded, records);
+        assert!(!request.is_dump());
+        assert_eq!(request.describe(), "install 2 sync records");
+    }
+
+    #[test]
+    fn set_sync_status_nests_every_figure() {
+        let status = SyncStatus {
+            peer: Ipv4Addr::new(192, 168, 0, 2),
+            connected: true,
+            lag_records: 12,
+            lag_ms: 40,
+            sent: 1_000_000,
+            received: 3,
+        };
+        let (cmd, _, attrs) = decode(&Request::SetSyncStatus(status));
+        assert_eq!(cmd, Cmd::SetSyncStatus as u8);
+        assert_eq!(kinds(&attrs), [top::SYNC]);
+        assert_eq!(raw_type(&attrs), NLA_F_NESTED | top::SYNC);
+        let nest = find(&attrs, top::SYNC);
+        assert_eq!(
+            nest.nested().map(|a| a.kind).collect::<Vec<_>>(),
+            [
+                sync::PEER,
+                sync::CONNECTED,
+                sync::LAG_RECORDS,
+                sync::LAG_MS,
+                sync::SENT,
+                sync::RECEIVED
+            ]
+        );
+        let field = |kind| nest.nested().find(|a: &Attr| a.kind == kind).unwrap();
+        assert_eq!(field(sync::PEER).payload, [192, 168, 0, 2]);
+        assert_eq!(field(sync::CONNECTED).u32(), Some(1));
+        assert_eq!(field(sync::LAG_RECORDS).u64(), Some(12));
+        assert_eq!(field(sync::LAG_MS).u32(), Some(40));
+        assert_eq!(field(sync::SENT).u64(), Some(1_000_000));
+        assert_eq!(field(sync::RECEIVED).u64(), Some(3));
+    }
+
+    #[test]
     fn gets_carry_no_attributes_and_only_lists_are_dumps() {
         for (request, cmd, dump) in [
             (Request::GetVips, Cmd::GetVip, true),
             (Request::GetPorts, Cmd::GetPort, true),
             (Request::GetServers, Cmd::GetServer, true),
             (Request::GetConns, Cmd::GetConn, true),
+            (Request::GetAffinity, Cmd::GetAffinity, true),
             (Request::GetConfig, Cmd::GetConfig, false),
             (Request::GetInfo, Cmd::GetInfo, false),
+            (Request::GetHa, Cmd::GetHa, false),
         ] {
             assert_eq!(request.is_dump(), dump, "{request:?}");
             assert_eq!(request.encode(), [cmd as u8, FAMILY_VERSION, 0, 0]);

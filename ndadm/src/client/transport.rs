@@ -101,7 +101,8 @@ fn socket_error(error: SocketError) -> ErrorKind {
     }
 }
 
-fn set_receive_timeout(socket: &NlSocketHandle, timeout: Duration) -> io::Result<()> {
+/// Makes receives on `socket` give up after `timeout`.
+pub(super) fn set_receive_timeout(socket: &NlSocketHandle, timeout: Duration) -> io::Result<()> {
     let tv = libc::timeval {
         tv_sec: timeout.as_secs().try_into().unwrap_or(i32::MAX.into()),
         tv_usec: timeout.subsec_micros().into(),
@@ -204,7 +205,7 @@ mod tests {
     use super::*;
     use crate::client::error::ext_ack;
     use crate::client::request::Request;
-    use crate::model::{ServerOptions, Service, WeightEntry};
+    use crate::model::{PortOptions, ServerOptions, Service, WeightEntry};
 
     const FAMILY: u16 = 0x1d;
     const SEQ: u32 = 42;
@@ -385,7 +386,11 @@ mod tests {
 
     #[test]
     fn an_error_may_name_a_missing_attribute_or_a_weights_entry() {
-        let request = Request::NewPort(Service::new(Ipv4Addr::new(10, 0, 0, 1), 80), None).encode();
+        let request = Request::NewPort(
+            Service::new(Ipv4Addr::new(10, 0, 0, 1), 80),
+            PortOptions::default(),
+        )
+        .encode();
         let mut tlvs = Vec::new();
         put(
             &mut tlvs,

@@ -11,10 +11,10 @@ use crate::output::{Align, Output, Render, Table};
 /// Commands on timeouts and limits.
 #[derive(Debug, Subcommand, PartialEq)]
 pub enum ConfigCommand {
-    /// Print the timeouts (seconds) and the connection table bound
+    /// Print the timeouts (seconds) and the bounds of the connection and affinity tables
     #[command(alias = "list")]
     Show,
-    /// Change timeouts and/or the connection table bound
+    /// Change timeouts and/or the bounds
     Set(ConfigSetArgs),
 }
 
@@ -41,6 +41,9 @@ pub struct ConfigSetArgs {
     /// Bound on the connection table's entries
     #[arg(long, value_name = "N", value_parser = args::conn_limit)]
     conn_limit: Option<u32>,
+    /// Bound on the affinity records (clients bound to servers) of all ports
+    #[arg(long, value_name = "N", value_parser = args::affinity_limit)]
+    affinity_limit: Option<u32>,
 }
 
 impl ConfigSetArgs {
@@ -52,6 +55,7 @@ impl ConfigSetArgs {
             timeout_fin: self.timeout_fin,
             timeout_close: self.timeout_close,
             conn_limit: self.conn_limit,
+            affinity_limit: self.affinity_limit,
         }
     }
 }
@@ -84,6 +88,10 @@ impl Render for Config {
         table.row(vec!["timeout-fin".into(), seconds(self.timeout_fin)]);
         table.row(vec!["timeout-close".into(), seconds(self.timeout_close)]);
         table.row(vec!["conn-limit".into(), self.conn_limit.to_string()]);
+        table.row(vec![
+            "affinity-limit".into(),
+            self.affinity_limit.to_string(),
+        ]);
         table
     }
 }
@@ -103,6 +111,7 @@ mod tests {
         timeout_fin: 120,
         timeout_close: 10,
         conn_limit: 65536,
+        affinity_limit: 4096,
     };
 
     fn change(argv: &[&str]) -> Result<ConfigChange, clap::Error> {
@@ -167,6 +176,19 @@ mod tests {
     }
 
     #[test]
+    fn set_takes_an_affinity_limit() {
+        assert_eq!(
+            change(&["--affinity-limit", "100000"]).unwrap(),
+            ConfigChange {
+                affinity_limit: Some(100_000),
+                ..ConfigChange::default()
+            }
+        );
+        let error = change(&["--affinity-limit", "0"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+    }
+
+    #[test]
     fn set_needs_at_least_one_setting_in_range() {
         assert_eq!(
             change(&[]).unwrap_err().kind(),
@@ -194,7 +216,8 @@ mod tests {
              timeout-established    900s\n\
              timeout-fin            120s\n\
              timeout-close           10s\n\
-             conn-limit            65536\n"
+             conn-limit            65536\n\
+             affinity-limit         4096\n"
         );
         let output = Output {
             json: true,
@@ -203,7 +226,8 @@ mod tests {
         assert_eq!(
             output.render(&config),
             "{\"timeout_syn\":60,\"timeout_syn_pressure\":5,\"timeout_established\":900,\
-             \"timeout_fin\":120,\"timeout_close\":10,\"conn_limit\":65536}\n"
+             \"timeout_fin\":120,\"timeout_close\":10,\"conn_limit\":65536,\
+             \"affinity_limit\":4096}\n"
         );
     }
 

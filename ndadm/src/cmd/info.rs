@@ -22,6 +22,14 @@ impl Render for Info {
             "conn-table-bytes".into(),
             self.conn_table_bytes.to_string(),
         ]);
+        table.row(vec![
+            "affinity-records".into(),
+            self.affinity_records.to_string(),
+        ]);
+        table.row(vec![
+            "affinity-limit".into(),
+            self.affinity_limit.to_string(),
+        ]);
         for (reason, count) in self.drops.by_reason() {
             table.row(vec![format!("drops {reason}"), count.to_string()]);
         }
@@ -41,6 +49,8 @@ mod tests {
             conn_count: 12,
             conn_limit: 1 << 20,
             conn_table_bytes: 65_536,
+            affinity_records: 3,
+            affinity_limit: 4096,
             drops: Drops {
                 no_server: 1,
                 table_full: 2,
@@ -62,6 +72,8 @@ mod tests {
              connections                   12\n\
              conn-limit               1048576\n\
              conn-table-bytes           65536\n\
+             affinity-records               3\n\
+             affinity-limit              4096\n\
              drops no-server                1\n\
              drops table-full               2\n\
              drops filtered                 3\n\
@@ -84,7 +96,7 @@ mod tests {
             json,
             serde_json::json!({
                 "version": 1, "conn_count": 12, "conn_limit": 1048576,
-                "conn_table_bytes": 65536,
+                "conn_table_bytes": 65536, "affinity_records": 3, "affinity_limit": 4096,
                 "drops": {
                     "no_server": 1, "table_full": 2, "filtered": 3, "malformed": 4,
                     "no_connection": 5, "no_route": 6, "no_memory": 7,

@@ -1,9 +1,11 @@
 //! The command line: `ndadm [-j] OBJECT COMMAND ...`, one file per object.
 
+mod affinity;
 mod apply;
 mod config;
 mod conn;
 mod flush;
+mod ha;
 mod info;
 mod port;
 mod server;
@@ -18,9 +20,11 @@ use ndadm::client::{self, Client};
 
 use crate::output::Output;
 
+pub use affinity::AffinityCommand;
 pub use apply::ApplyArgs;
 pub use config::ConfigCommand;
 pub use conn::ConnCommand;
+pub use ha::HaCommand;
 pub use port::PortCommand;
 pub use server::ServerCommand;
 pub use show::ShowArgs;
@@ -60,9 +64,15 @@ pub enum Object {
     /// The connection table
     #[command(subcommand)]
     Conn(ConnCommand),
-    /// Connection timeouts and the connection table bound
+    /// Clients bound to servers by their ports' affinity
+    #[command(subcommand)]
+    Affinity(AffinityCommand),
+    /// Connection timeouts and the bounds of the connection and affinity tables
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// High availability: the role of this Executor and its synchronisation with the peer
+    #[command(subcommand)]
+    Ha(HaCommand),
     /// Module protocol version, connection count and limit, drop counters
     Info,
     /// The whole configuration: VIPs, their ports and servers
@@ -121,7 +131,9 @@ impl Cli {
             Object::Server(command) => command.run(&connect()?, &output),
             Object::Weights(command) => command.run(&connect()?),
             Object::Conn(command) => command.run(&connect()?, &output),
+            Object::Affinity(command) => command.run(&connect()?, &output),
             Object::Config(command) => command.run(&connect()?, &output),
+            Object::Ha(command) => command.run(&connect()?, &output),
             Object::Info => info::run(&connect()?, &output),
             Object::Show(args) => args.run(&connect()?, &output),
             Object::Flush => flush::run(&connect()?),

@@ -49,7 +49,8 @@ pub enum ServerCommand {
         #[arg(value_name = "SERVER", value_parser = args::address)]
         server: Ipv4Addr,
     },
-    /// List servers with their weights, states and counters
+    /// List servers with their weights, states, bound clients (affinity records) and
+    /// counters
     #[command(alias = "list")]
     Show {
         /// Only the servers of this port
@@ -106,6 +107,7 @@ impl Render for [Server] {
                 ("WEIGHT", Align::Right),
                 ("STATE", Align::Left),
                 ("MAC", Align::Left),
+                ("BOUND", Align::Right),
             ],
             self.iter().map(|server| {
                 let cells = vec![
@@ -114,6 +116,7 @@ impl Render for [Server] {
                     server.weight.to_string(),
                     server.state.to_string(),
                     mac_or_dash(server.mac),
+                    server.affinity_records.to_string(),
                 ];
                 (cells, &server.stats)
             }),
@@ -251,6 +254,7 @@ mod tests {
             weight: 0,
             mac: Some(MacAddr([2, 0, 0, 0, 0, 10])),
             state: WireState::Known(ServerState::Quiesced),
+            affinity_records: 4,
             stats: Stats::default(),
         }];
         let output = Output {
@@ -264,6 +268,7 @@ mod tests {
         assert_eq!(json[0]["weight"], 0);
         assert_eq!(json[0]["state"], "quiesced");
         assert_eq!(json[0]["mac"], "02:00:00:00:00:0a");
+        assert_eq!(json[0]["affinity_records"], 4);
         assert_eq!(json[0]["stats"]["conns"], 0);
         assert!(json[0]["stats"].get("drop_no_server").is_none());
         let table = Output::default().render(&servers[..]);
@@ -271,7 +276,9 @@ mod tests {
             table.starts_with("VIP:PORT     SERVER        WEIGHT  STATE     MAC"),
             "{table}"
         );
-        assert!(table.contains("10.0.0.1:80  192.168.1.10       0  quiesced  02:00:00:00:00:0a"));
+        assert!(
+            table.contains("10.0.0.1:80  192.168.1.10       0  quiesced  02:00:00:00:00:0a      4")
+        );
         assert!(
             table.trim_end().ends_with("0      -"),
             "no drop counters: {table}"

@@ -5,7 +5,9 @@ use ndadm::client::Client;
 use ndadm::model::{Stats, Tree};
 
 use super::Failure;
-use crate::output::{mac_or_dash, stats_cells, Align, Output, Render, Table, STATS_COLUMNS};
+use crate::output::{
+    affinity_cell, mac_or_dash, stats_cells, Align, Output, Render, Table, STATS_COLUMNS,
+};
 
 /// Options of `show`.
 #[derive(Debug, Args, PartialEq)]
@@ -57,11 +59,15 @@ impl Render for Tree {
             }
             table.row(cells);
             for port in &vip.ports {
-                // As ipvsadm -Ln has it: the service, then its scheduler.
-                let mut cells = vec![match &port.scheduler {
-                    Some(scheduler) => format!("  {}:{} {scheduler}", vip.vip, port.port),
-                    None => format!("  {}:{}", vip.vip, port.port),
-                }];
+                // As ipvsadm -Ln has it: the service, its scheduler, then its persistence.
+                let mut name = format!("  {}:{}", vip.vip, port.port);
+                if let Some(scheduler) = &port.scheduler {
+                    name = format!("{name} {scheduler}");
+                }
+                if let Some(affinity) = port.affinity.filter(|affinity| affinity.is_on()) {
+                    name = format!("{name} affinity {}", affinity_cell(&affinity));
+                }
+                let mut cells = vec![name];
                 if with_stats {
                     cells.extend(counters(port.stats.as_ref()));
                 }
@@ -91,7 +97,7 @@ mod tests {
 
     use clap::Parser;
     use nd_netlink_proto::attr::ServerState;
-    use ndadm::model::{MacAddr, Port, Server, Vip, WireState};
+    use ndadm::model::{Affinity, MacAddr, Port, Server, Vip, WireState};
 
     use super::*;
     use crate::cmd::{Cli, Object};
@@ -115,6 +121,10 @@ mod tests {
                 vip,
                 port: 80,
                 scheduler: "wrr".into(),
+                affinity: Affinity {
+                    timeout: 300,
+                    ..Affinity::default()
+                },
                 stats: stats(4),
             }],
             vec![
@@ -125,6 +135,7 @@ mod tests {
                     weight: 3,
                     mac: None,
                     state: WireState::Known(ServerState::Active),
+                    affinity_records: 2,
                     stats: stats(3),
                 },
                 Server {
@@ -134,6 +145,7 @@ mod tests {
                     weight: 0,
                     mac: Some(MacAddr([2, 0, 0, 0, 0, 11])),
                     state: WireState::Known(ServerState::Quiesced),
+                    affinity_records: 0,
                     stats: stats(1),
                 },
             ],
@@ -156,11 +168,11 @@ mod tests {
     fn plain_view_shows_weights_states_and_macs() {
         assert_eq!(
             Output::default().render(&tree().without_stats()),
-            "VIP / PORT / SERVER  WEIGHT  STATE     MAC\n\
+            "VIP / PORT / SERVER                 WEIGHT  STATE     MAC\n\
              10.0.0.1\n\
-             \x20 10.0.0.1:80 wrr\n\
-             \x20   -> 192.168.1.10       3  active    -\n\
-             \x20   -> 192.168.1.11       0  quiesced  02:00:00:00:00:0b\n"
+             \x20 10.0.0.1:80 wrr affinity 300s/32\n\
+             \x20   -> 192.168.1.10                      3  active    -\n\
+             \x20   -> 192.168.1.11                      0  quiesced  02:00:00:00:00:0b\n"
         );
     }
 
@@ -168,11 +180,11 @@ mod tests {
     fn stats_view_adds_counters_on_every_level() {
         assert_eq!(
             Output::default().render(&tree()),
-            "VIP / PORT / SERVER  CONNS  ACTIVE  INACTIVE  PACKETS  BYTES  DROPS\n\
-             10.0.0.1                 5       1         0       10   1000      2\n\
-             \x20 10.0.0.1:80 wrr        4       1         0       10   1000      2\n\
-             \x20   -> 192.168.1.10      3       1         0       10   1000      2\n\
-             \x20   -> 192.168.1.11      1       1         0       10   1000      2\n"
+            "VIP / PORT / SERVER                 CONNS  ACTIVE  INACTIVE  PACKETS  BYTES  DROPS\n\
+             10.0.0.1                                5       1         0       10   1000      2\n\
+             \x20 10.0.0.1:80 wrr affinity 300s/32      4       1         0       10   1000      2\n\
+             \x20   -> 192.168.1.10                     3       1         0       10   1000      2\n\
+             \x20   -> 192.168.1.11                     1       1         0       10   1000      2\n"
         );
     }
 
@@ -191,10 +203,12 @@ mod tests {
                 "ports": [{
                     "port": 80,
                     "scheduler": "wrr",
+                    "affinity": {"timeout": 300, "prefix": 32, "quiesced": "keep"},
                     "servers": [
-                        {"server": "192.168.1.10", "weight": 3, "mac": null, "state": "active"},
+                        {"server": "192.168.1.10", "weight": 3, "mac": null, "state": "active",
+                         "affinity_records": 2},
                         {"server": "192.168.1.11", "weight": 0, "mac": "02:00:00:00:00:0b",
-                         "state": "quiesced"}
+                         "state": "quiesced", "affinity_records": 0}
                     ]
                 }]
             }])

@@ -2,10 +2,11 @@
 
 use std::net::Ipv4Addr;
 
-use nd_netlink_proto::attr::{ConnState, ServerState};
+use nd_netlink_proto::attr::{AffinityQuiesced, ConnState, ServerState};
+use nd_netlink_proto::sync_record::{RecordKind, SyncRecord};
 use serde::Serialize;
 
-use super::{MacAddr, Service, Stats, WireState};
+use super::{Affinity, MacAddr, SchedulerKind, Service, Stats, WireState};
 
 /// A cluster address.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -25,6 +26,8 @@ pub struct Port {
     pub port: u16,
     /// The name of its connection scheduler.
     pub scheduler: String,
+    /// Its client affinity settings.
+    pub affinity: Affinity,
     /// Its counters.
     pub stats: Stats,
 }
@@ -51,6 +54,8 @@ pub struct Server {
     pub mac: Option<MacAddr>,
     /// Whether it takes new connections.
     pub state: WireState<ServerState>,
+    /// The affinity records that bind clients to it.
+    pub affinity_records: u32,
     /// Its counters.
     pub stats: Stats,
 }
@@ -59,6 +64,43 @@ impl Server {
     /// The `VIP:PORT` the server is behind.
     pub fn service(&self) -> Service {
         Service::new(self.vip, self.port)
+    }
+}
+
+/// What `NewPort` and `SetPort` may carry besides the port's identity; what is left out
+/// takes the module's default on creation and stays as it is on a change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortOptions {
+    /// The connection scheduler (`wrr` by default).
+    pub scheduler: Option<SchedulerKind>,
+    /// How long a client's binding to its server outlives its last connection, in seconds;
+    /// 0 turns affinity off (the default).
+    pub affinity_timeout: Option<u32>,
+    /// The length of the netmask that groups clients into one binding (32 by default).
+    pub affinity_prefix: Option<u8>,
+    /// What the clients bound to a quiesced server do (`keep` by default).
+    pub affinity_quiesced: Option<AffinityQuiesced>,
+}
+
+impl PortOptions {
+    /// Options that only choose a scheduler.
+    pub fn scheduled(scheduler: SchedulerKind) -> PortOptions {
+        PortOptions {
+            scheduler: Some(scheduler),
+            ..PortOptions::default()
+        }
+    }
+
+    /// Whether the options name nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == PortOptions::default()
+    }
+
+    /// Whether the options change a port's affinity settings, which drops its records.
+    pub fn touches_affinity(&self) -> bool {
+        self.affinity_timeout.is_some()
+            || self.affinity_prefix.is_some()
+            || self.affinity_quiesced.is_some()
     }
 }
 
@@ -103,5 +145,52 @@ impl Conn {
     /// The `VIP:PORT` the connection is addressed to.
     pub fn service(&self) -> Service {
         Service::new(self.vip, self.port)
+    }
+
+    /// The record that tells a peer's Executor of this connection; `None` for a state this
+    /// tool does not know, which a peer could not install either.
+    pub fn sync_record(&self) -> Option<SyncRecord> {
+        Some(SyncRecord {
+            kind: RecordKind::Conn,
+            state: Some(self.state.known()?),
+            prefix: 0,
+            client: u32::from_ne_bytes(self.client.octets()),
+            vip: u32::from_ne_bytes(self.vip.octets()),
+            server: u32::from_ne_bytes(self.server.octets()),
+            client_port: self.client_port,
+            port: self.port,
+            expires_ms: self.expires_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_becomes_a_conn_record_unless_its_state_is_unknown() {
+        let conn = Conn {
+            client: Ipv4Addr::new(203, 0, 113, 7),
+            client_port: 40_000,
+            vip: Ipv4Addr::new(10, 0, 0, 100),
+            port: 80,
+            server: Ipv4Addr::new(10, 0, 0, 12),
+            state: WireState::Known(ConnState::FinWait),
+            expires_ms: 110_000,
+        };
+        let record = conn.sync_record().unwrap();
+        assert_eq!(record.kind, RecordKind::Conn);
+        assert_eq!(record.state, Some(ConnState::FinWait));
+        let bytes = record.encode();
+        assert_eq!(&bytes[4..8], &[203, 0, 113, 7]);
+        assert_eq!(&bytes[12..16], &[10, 0, 0, 12]);
+        assert_eq!(&bytes[16..18], &40_000u16.to_be_bytes());
+        assert_eq!(&bytes[20..24], &110_000u32.to_be_bytes());
+        let future = Conn {
+            state: WireState::Unknown(9),
+            ..conn
+        };
+        assert_eq!(future.sync_record(), None);
     }
 }

@@ -20,6 +20,8 @@ pub struct Config {
     pub timeout_close: u32,
     /// Bound on the connection table's entries.
     pub conn_limit: u32,
+    /// Bound on the affinity records; 0 from a module that predates affinity.
+    pub affinity_limit: u32,
 }
 
 /// The subset of [`Config`] a `SetConfig` request changes.
@@ -37,6 +39,8 @@ pub struct ConfigChange {
     pub timeout_close: Option<u32>,
     /// New connection table bound.
     pub conn_limit: Option<u32>,
+    /// New bound on the affinity records.
+    pub affinity_limit: Option<u32>,
 }
 
 impl ConfigChange {
@@ -57,6 +61,10 @@ pub struct Info {
     pub conn_limit: u32,
     /// Memory the connection table's slots take, in bytes.
     pub conn_table_bytes: u64,
+    /// Affinity records in all ports.
+    pub affinity_records: u32,
+    /// Bound on the affinity records.
+    pub affinity_limit: u32,
     /// Packets dropped, by reason.
     pub drops: Drops,
 }

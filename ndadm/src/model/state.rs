@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use nd_netlink_proto::attr::{ConnState, ServerState};
+use nd_netlink_proto::attr::{AffinityQuiesced, ConnState, HaRole, ServerState};
 use serde::{Serialize, Serializer};
 
 /// A state enumeration of the protocol: its wire mapping and printed name.
@@ -39,6 +39,30 @@ impl WireName for ServerState {
     }
 }
 
+impl WireName for HaRole {
+    fn from_wire(value: u8) -> Option<Self> {
+        HaRole::from_u8(value)
+    }
+    fn to_wire(self) -> u8 {
+        self as u8
+    }
+    fn name(self) -> &'static str {
+        HaRole::name(self)
+    }
+}
+
+impl WireName for AffinityQuiesced {
+    fn from_wire(value: u8) -> Option<Self> {
+        AffinityQuiesced::from_u8(value)
+    }
+    fn to_wire(self) -> u8 {
+        self as u8
+    }
+    fn name(self) -> &'static str {
+        AffinityQuiesced::name(self)
+    }
+}
+
 /// A state as received: a newer module may send values this tool has no name for, and those
 /// stay visible as `unknown(N)` instead of failing the whole reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +85,12 @@ impl<T: WireName> WireState<T> {
             WireState::Known(state) => Some(state),
             WireState::Unknown(_) => None,
         }
+    }
+
+    /// Classifies a value the protocol carries in a `u32` attribute although its values fit a
+    /// byte; anything above 255 is as unknown as 255 itself.
+    pub fn from_wire_u32(value: u32) -> Self {
+        Self::from_wire(u8::try_from(value).unwrap_or(u8::MAX))
     }
 }
 
@@ -97,5 +127,21 @@ mod tests {
         assert_eq!(future, WireState::Unknown(9));
         assert_eq!(future.known(), None);
         assert_eq!(future.to_string(), "unknown(9)");
+    }
+
+    #[test]
+    fn reads_byte_values_carried_in_u32_attributes() {
+        assert_eq!(
+            WireState::<HaRole>::from_wire_u32(2),
+            WireState::Known(HaRole::Standby)
+        );
+        assert_eq!(
+            WireState::<AffinityQuiesced>::from_wire_u32(1).to_string(),
+            "rebalance"
+        );
+        assert_eq!(
+            WireState::<HaRole>::from_wire_u32(0x1_0001),
+            WireState::Unknown(255)
+        );
     }
 }

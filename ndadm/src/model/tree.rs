@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use nd_netlink_proto::attr::ServerState;
 use serde::Serialize;
 
-use super::{MacAddr, Port, Server, Stats, Vip, WireState};
+use super::{Affinity, MacAddr, Port, Server, Stats, Vip, WireState};
 
 /// Every VIP of the namespace with its ports and servers, sorted by address and port.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -36,6 +36,9 @@ pub struct PortNode {
     /// Its connection scheduler, when the port's own record was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<String>,
+    /// Its client affinity settings, when the port's own record was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
     /// Its counters, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
@@ -54,6 +57,8 @@ pub struct ServerNode {
     pub mac: Option<MacAddr>,
     /// Whether it takes new connections.
     pub state: WireState<ServerState>,
+    /// The affinity records binding clients to it.
+    pub affinity_records: u32,
     /// Its counters, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
@@ -63,14 +68,24 @@ impl Tree {
     /// Builds the tree from three dumps. The dumps are not one snapshot, so a port or server
     /// whose parent appeared in between still gets a (counter-less) parent node.
     pub fn assemble(vips: Vec<Vip>, ports: Vec<Port>, servers: Vec<Server>) -> Tree {
-        type Ports = BTreeMap<u16, (Option<(Stats, String)>, Vec<ServerNode>)>;
+        /// What a port's own record tells.
+        struct Own {
+            stats: Stats,
+            scheduler: String,
+            affinity: Affinity,
+        }
+        type Ports = BTreeMap<u16, (Option<Own>, Vec<ServerNode>)>;
         let mut by_vip: BTreeMap<Ipv4Addr, (Option<Stats>, Ports)> = BTreeMap::new();
         for vip in vips {
             by_vip.entry(vip.vip).or_default().0 = Some(vip.stats);
         }
         for port in ports {
             let vip = by_vip.entry(port.vip).or_default();
-            vip.1.entry(port.port).or_default().0 = Some((port.stats, port.scheduler));
+            vip.1.entry(port.port).or_default().0 = Some(Own {
+                stats: port.stats,
+                scheduler: port.scheduler,
+                affinity: port.affinity,
+            });
         }
         for server in servers {
             let vip = by_vip.entry(server.vip).or_default();
@@ -79,6 +94,7 @@ impl Tree {
                 weight: server.weight,
                 mac: server.mac,
                 state: server.state,
+                affinity_records: server.affinity_records,
                 stats: Some(server.stats),
             });
         }
@@ -91,11 +107,11 @@ impl Tree {
                     .into_iter()
                     .map(|(port, (own, mut servers))| {
                         servers.sort_by_key(|s| s.server);
-                        let (stats, scheduler) = own.unzip();
                         PortNode {
                             port,
-                            scheduler,
-                            stats,
+                            stats: own.as_ref().map(|own| own.stats),
+                            affinity: own.as_ref().map(|own| own.affinity),
+                            scheduler: own.map(|own| own.scheduler),
                             servers,
                         }
                     })
@@ -139,6 +155,7 @@ mod tests {
             weight,
             mac: None,
             state: WireState::Known(ServerState::Active),
+            affinity_records: 0,
             stats: stats(u64::from(last)),
         }
     }
@@ -163,12 +180,17 @@ mod tests {
                     vip: a,
                     port: 443,
                     scheduler: "wrr".into(),
+                    affinity: Affinity::default(),
                     stats: stats(4),
                 },
                 Port {
                     vip: a,
                     port: 80,
                     scheduler: "wrr".into(),
+                    affinity: Affinity {
+                        timeout: 300,
+                        ..Affinity::default()
+                    },
                     stats: stats(3),
                 },
             ],
@@ -185,6 +207,8 @@ mod tests {
             .map(|s| (s.server.octets()[3], s.weight))
             .collect();
         assert_eq!(servers, [(10, 1), (11, 2)]);
+        assert_eq!(tree.vips[0].ports[0].affinity.map(|a| a.timeout), Some(300));
+        assert_eq!(tree.vips[0].ports[1].affinity.map(|a| a.timeout), Some(0));
         assert!(tree.vips[1].ports.is_empty());
     }
 
@@ -196,6 +220,7 @@ mod tests {
         assert_eq!(tree.vips[0].stats, None);
         assert_eq!(tree.vips[0].ports[0].port, 25);
         assert_eq!(tree.vips[0].ports[0].servers.len(), 1);
+        assert_eq!(tree.vips[0].ports[0].affinity, None);
     }
 
     #[test]
@@ -210,6 +235,7 @@ mod tests {
                 vip,
                 port: 25,
                 scheduler: "wrr".into(),
+                affinity: Affinity::default(),
                 stats: stats(1),
             }],
             vec![server(vip, 25, 1, 1)],

@@ -1,6 +1,7 @@
 //! Cell formats shared by several tables.
 
-use ndadm::model::{MacAddr, Stats};
+use nd_netlink_proto::attr::AffinityQuiesced;
+use ndadm::model::{Affinity, MacAddr, Stats, WireState};
 
 use super::{Align, Table};
 
@@ -44,6 +45,19 @@ pub fn mac_or_dash(mac: Option<MacAddr>) -> String {
     mac.map_or_else(|| "-".to_string(), |mac| mac.to_string())
 }
 
+/// A port's affinity: `-` when off, else the timeout and netmask length (`300s/24`), and
+/// what quiesced servers' clients do unless they keep them, the default.
+pub fn affinity_cell(affinity: &Affinity) -> String {
+    if !affinity.is_on() {
+        return "-".to_string();
+    }
+    let settings = format!("{}s/{}", affinity.timeout, affinity.prefix);
+    match affinity.quiesced {
+        WireState::Known(AffinityQuiesced::Keep) => settings,
+        other => format!("{settings} {other}"),
+    }
+}
+
 /// A table of objects with counters: the `leading` columns, then [`STATS_COLUMNS`]; each row
 /// gives its leading cells and its statistics.
 pub fn stats_table<'a>(
@@ -71,5 +85,21 @@ mod tests {
         assert_eq!(duration_ms(60_000), "1m00s");
         assert_eq!(duration_ms(899_999), "14m59s");
         assert_eq!(duration_ms(7_500_000), "2h05m");
+    }
+
+    #[test]
+    fn affinity_shows_timeout_netmask_and_a_rebalancing_choice() {
+        assert_eq!(affinity_cell(&Affinity::default()), "-");
+        let on = Affinity {
+            timeout: 300,
+            prefix: 24,
+            ..Affinity::default()
+        };
+        assert_eq!(affinity_cell(&on), "300s/24");
+        let rebalancing = Affinity {
+            quiesced: WireState::Known(AffinityQuiesced::Rebalance),
+            ..on
+        };
+        assert_eq!(affinity_cell(&rebalancing), "300s/24 rebalance");
     }
 }

@@ -7,7 +7,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-pub use format::{duration_ms, mac_or_dash, stats_cells, stats_table, STATS_COLUMNS};
+pub use format::{
+    affinity_cell, duration_ms, mac_or_dash, stats_cells, stats_table, STATS_COLUMNS,
+};
 pub use table::{Align, Table};
 
 /// A result that prints as a table, and as JSON through `Serialize`.

@@ -4,10 +4,15 @@
 use std::net::Ipv4Addr;
 
 use nd_netlink_proto::attr::top;
+use nd_netlink_proto::attr::AffinityQuiesced;
 use nd_netlink_proto::cmd::Cmd;
-use nd_netlink_proto::family::{FAMILY_VERSION, MAX_CONN_LIMIT, MAX_TIMEOUT_SECS};
+use nd_netlink_proto::family::{
+    FAMILY_VERSION, MAX_AFFINITY_TIMEOUT_SECS, MAX_CONN_LIMIT, MAX_TIMEOUT_SECS,
+};
 use ndadm::client::Request;
-use ndadm::model::{ConfigChange, MacAddr, SchedulerKind, ServerOptions, Service, WeightEntry};
+use ndadm::model::{
+    ConfigChange, MacAddr, PortOptions, SchedulerKind, ServerOptions, Service, WeightEntry,
+};
 
 use super::message::{flags, Attribute, Body, GenlRequest, NLA_F_NESTED};
 use super::mutate::{mutate, Mutation};
@@ -116,9 +121,15 @@ pub fn generate(rng: &mut Prng) -> Generated {
 
 /// Whether `cmd` is answered by a dump.
 pub fn is_dump_command(cmd: u8) -> bool {
-    [Cmd::GetVip, Cmd::GetPort, Cmd::GetServer, Cmd::GetConn]
-        .iter()
-        .any(|&dump| dump as u8 == cmd)
+    [
+        Cmd::GetVip,
+        Cmd::GetPort,
+        Cmd::GetServer,
+        Cmd::GetConn,
+        Cmd::GetAffinity,
+    ]
+    .iter()
+    .any(|&dump| dump as u8 == cmd)
 }
 
 /// Whether `cmd` is a command the module knows that changes its state: anything but `Get*`
@@ -185,8 +196,8 @@ fn typed_request(cmd: Cmd, rng: &mut Prng) -> Option<Request> {
         Cmd::NewVip => Request::NewVip(vip),
         Cmd::DelVip => Request::DelVip(vip),
         Cmd::GetVip => Request::GetVips,
-        Cmd::NewPort => Request::NewPort(service, maybe_scheduler(rng)),
-        Cmd::SetPort => Request::SetPort(service, *rng.pick(&SchedulerKind::ALL)),
+        Cmd::NewPort => Request::NewPort(service, port_options(rng, false)),
+        Cmd::SetPort => Request::SetPort(service, port_options(rng, true)),
         Cmd::DelPort => Request::DelPort(service),
         Cmd::GetPort => Request::GetPorts,
         Cmd::NewServer => Request::NewServer {
@@ -221,9 +232,22 @@ fn typed_request(cmd: Cmd, rng: &mut Prng) -> Option<Request> {
     })
 }
 
-/// A scheduler half the time, the module's default otherwise.
-fn maybe_scheduler(rng: &mut Prng) -> Option<SchedulerKind> {
-    rng.chance(50).then(|| *rng.pick(&SchedulerKind::ALL))
+/// A scheduler half the time and each affinity setting a third of the time, the module's
+/// defaults otherwise; a change names at least one.
+fn port_options(rng: &mut Prng, change: bool) -> PortOptions {
+    const TIMEOUTS: [u32; 4] = [0, 1, 300, MAX_AFFINITY_TIMEOUT_SECS];
+    const PREFIXES: [u8; 4] = [0, 16, 24, 32];
+    const QUIESCED: [AffinityQuiesced; 2] = [AffinityQuiesced::Keep, AffinityQuiesced::Rebalance];
+    let mut options = PortOptions {
+        scheduler: rng.chance(50).then(|| *rng.pick(&SchedulerKind::ALL)),
+        affinity_timeout: rng.chance(33).then(|| *rng.pick(&TIMEOUTS)),
+        affinity_prefix: rng.chance(33).then(|| *rng.pick(&PREFIXES)),
+        affinity_quiesced: rng.chance(33).then(|| *rng.pick(&QUIESCED)),
+    };
+    if change && options.is_empty() {
+        options.scheduler = Some(*rng.pick(&SchedulerKind::ALL));
+    }
+    options
 }
 
 fn weight(rng: &mut Prng) -> u32 {
@@ -275,6 +299,7 @@ fn config_change(rng: &mut Prng) -> ConfigChange {
         timeout_fin: timeout(rng),
         timeout_close: timeout(rng),
         conn_limit: rng.chance(50).then(|| *rng.pick(&LIMITS)),
+        affinity_limit: rng.chance(20).then(|| *rng.pick(&LIMITS)),
         ..ConfigChange::default()
     };
     if change.is_empty() {
@@ -418,7 +443,9 @@ mod tests {
     #[test]
     fn commands_are_classified() {
         assert!(is_dump_command(Cmd::GetConn as u8));
+        assert!(is_dump_command(Cmd::GetAffinity as u8));
         assert!(!is_dump_command(Cmd::GetConfig as u8));
+        assert!(!is_dump_command(Cmd::GetHa as u8));
         assert!(is_mutating_command(Cmd::Flush as u8));
         assert!(is_mutating_command(Cmd::SetWeights as u8));
         assert!(!is_mutating_command(Cmd::GetInfo as u8));

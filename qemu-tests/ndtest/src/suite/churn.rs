@@ -6,7 +6,7 @@ use super::cluster::*;
 use super::memory::{Change, Memory};
 use crate::prng::Prng;
 use ndadm::client::Client;
-use ndadm::model::{ServerOptions, Service, WeightEntry};
+use ndadm::model::{PortOptions, ServerOptions, Service, WeightEntry};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -98,7 +98,9 @@ fn churn(changes: u32, seed: u64) -> Result<u32, String> {
                     client.del_port(extra).map_err(|e| fail("remove port", e))?;
                     extras.extra_ports.remove(at);
                 } else {
-                    client.add_port(extra).map_err(|e| fail("add port", e))?;
+                    client
+                        .add_port(extra, PortOptions::default())
+                        .map_err(|e| fail("add port", e))?;
                     client
                         .add_server(extra, changing[0], ServerOptions::default())
                         .map_err(|e| fail("add server to port", e))?;
@@ -116,7 +118,7 @@ fn churn(changes: u32, seed: u64) -> Result<u32, String> {
                     .add_vip(TRANSIENT_VIP)
                     .map_err(|e| fail("add address", e))?;
                 client
-                    .add_port(Service::new(TRANSIENT_VIP, 80))
+                    .add_port(Service::new(TRANSIENT_VIP, 80), PortOptions::default())
                     .map_err(|e| fail("add port to address", e))?;
                 extras.transient_vip = true;
             }

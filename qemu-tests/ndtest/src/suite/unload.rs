@@ -4,7 +4,7 @@
 use super::cluster::*;
 use super::memory::{Change, Memory};
 use ndadm::client::Client;
-use ndadm::model::{ServerOptions, Service, WeightEntry};
+use ndadm::model::{PortOptions, ServerOptions, Service, WeightEntry};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -15,7 +15,9 @@ fn configure_directly() -> Result<(), String> {
     let client = Client::connect().map_err(|e| e.to_string())?;
     let service = Service::new(ipv4(VIP), 80);
     client.add_vip(service.vip).map_err(|e| e.to_string())?;
-    client.add_port(service).map_err(|e| e.to_string())?;
+    client
+        .add_port(service, PortOptions::default())
+        .map_err(|e| e.to_string())?;
     for server in SERVERS {
         client
             .add_server(service, ipv4(server), ServerOptions::default())
