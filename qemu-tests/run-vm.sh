@@ -35,7 +35,7 @@ for lib in $(for bin in /usr/sbin/ip /usr/sbin/ipvsadm /usr/sbin/keepalived; do 
 done
 cp "${ND_MODULE:-$top/nd.ko}" "$root/nd/nd.ko"
 cp "$tools/ndadm" "$tools/ndtest" "$tools/nd-manager" "$tools/nd-agent" "$tools/nd-syncd" "$root/bin/"
-cp "$here"/guest/*.sh "$root/nd/"
+cp "$here"/guest/*.sh "$top/examples/ha/nd-notify.sh" "$root/nd/"
 cp "$here/guest/init" "$root/init"
 chmod +x "$root/init" "$root"/nd/*.sh
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"

@@ -37,7 +37,10 @@ mkdir -p "$STATE_DIR" || exit 1
 echo "$role $1" >"$STATE_DIR/wanted.$$" && mv -f "$STATE_DIR/wanted.$$" "$STATE_DIR/wanted" || exit 1
 
 exec 9>"$STATE_DIR/lock"
-flock 9
+# util-linux's flock; a system without it (a busybox image) runs the notifications unlocked.
+if command -v flock >/dev/null 2>&1; then
+    flock 9
+fi
 
 attempt=1
 while :; do

@@ -203,6 +203,16 @@ impl Hold {
     /// Opens `conns` connections to `vip`:80 that stream for `seconds`, and waits until they
     /// are established.
     pub fn start(vip: &str, conns: u32, seconds: u32) -> Result<Hold, String> {
+        Hold::start_with(vip, conns, seconds, 5000)
+    }
+
+    /// As `start`, each read or write waiting up to `timeout_ms`.
+    pub fn start_with(
+        vip: &str,
+        conns: u32,
+        seconds: u32,
+        timeout_ms: u64,
+    ) -> Result<Hold, String> {
         // Several holds may be open at once: each has a file of its own.
         static HOLDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let number = HOLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -221,6 +231,8 @@ impl Hold {
                 &seconds.to_string(),
                 "--ready-file",
                 &ready,
+                "--timeout-ms",
+                &timeout_ms.to_string(),
             ],
         )
         .stdout(Stdio::piped())
@@ -298,6 +310,8 @@ pub struct ServerRow {
     pub active: u64,
     pub inactive: u64,
     pub packets: u64,
+    /// Clients bound to it by affinity.
+    pub affinity_records: u64,
 }
 
 fn field(v: &Value, name: &str) -> u64 {
@@ -325,6 +339,7 @@ pub fn servers(ns: &str) -> Result<Vec<ServerRow>, String> {
                 active: field(&stats, "active"),
                 inactive: field(&stats, "inactive"),
                 packets: field(&stats, "packets"),
+                affinity_records: field(r, "affinity_records"),
             }
         })
         .collect())

@@ -2,11 +2,14 @@
 //! cluster: each scenario configures the dispatcher itself and checks what traffic shows.
 
 mod adversarial;
+mod affinity;
 mod benchmark_smoke;
 mod churn;
 pub mod cluster;
 pub mod daemon;
 mod evaluation_smoke;
+mod ha;
+mod ha_pair;
 mod managed;
 pub mod manager_config;
 mod manager_scenarios;
@@ -39,6 +42,10 @@ const SCENARIOS: &[Scenario] = &[
     ("static_mac", scenarios::static_mac),
     ("reload_under_traffic", scenarios::reload_under_traffic),
     ("least_connection", schedulers::least_connection),
+    ("affinity", affinity::affinity),
+    ("ha_failover", ha::ha_failover),
+    ("ha_sync_under_load", ha::ha_sync_under_load),
+    ("ha_sync_faults", ha::ha_sync_faults),
     ("netlink_fuzzing", adversarial::netlink_fuzzing),
     ("malformed_packets", adversarial::malformed_packets),
     ("syn_flood", adversarial::syn_flood),
