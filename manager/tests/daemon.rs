@@ -11,7 +11,7 @@ use nd_manager::daemon::{Daemon, ReloadError, Trigger};
 use nd_manager::decision::{CommitReason, Outcome};
 use nd_manager::executor::MemoryExecutor;
 use nd_manager::shutdown::{self, ShutdownTrigger};
-use ndadm::model::Service;
+use ndadm::model::{SchedulerKind, Service};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -176,6 +176,32 @@ async fn a_reload_changes_the_relative_weights_from_the_next_decision() {
     assert_eq!(decisions[0].metrics[0].metric.name(), "new_conns");
     assert_eq!(executor.weight(SERVICE, A), Some(100));
     assert_eq!(executor.weight(SERVICE, B), Some(100));
+}
+
+#[tokio::test]
+async fn a_reload_changing_the_scheduler_sets_it_and_leaves_the_connections() {
+    let file = ConfigFile::new("scheduler", ACTIVE);
+    let executor = executor_with_load();
+    let (mut daemon, _trigger) = start(&file, &executor).await;
+    daemon.round(Trigger::Interval).await;
+    assert_eq!(executor.scheduler(SERVICE), Some(SchedulerKind::Wrr));
+    assert_eq!(executor.weight(SERVICE, A), Some(38));
+
+    file.write(&ACTIVE.replace("port = 80\n", "port = 80\nscheduler = \"wlc\"\n"));
+    daemon.reload().await.unwrap();
+    daemon.round(Trigger::Reload).await;
+    assert_eq!(executor.scheduler(SERVICE), Some(SchedulerKind::Wlc));
+    // The open connections are the Executor's business: still there.
+    let active: Vec<u32> = executor.with(|s| s.servers.iter().map(|r| r.active).collect());
+    assert_eq!(active, vec![30, 10]);
+
+    // Another reload of the same file changes nothing more.
+    daemon.reload().await.unwrap();
+    daemon.round(Trigger::Reload).await;
+    assert_eq!(
+        executor.with(|s| s.scheduler_changes.clone()),
+        vec![(SERVICE, SchedulerKind::Wlc)]
+    );
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use nd_netlink_proto::family::{MAX_SERVERS_PER_PORT, MAX_WEIGHT};
-use ndadm::model::Service;
+use ndadm::model::{SchedulerKind, Service};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -157,6 +157,8 @@ impl Policy {
 pub struct ServiceConfig {
     /// The `VIP:PORT`.
     pub service: Service,
+    /// The Executor's connection scheduler for the port.
+    pub scheduler: SchedulerKind,
     /// How weights are computed.
     pub policy: Policy,
     /// The servers, in file order.
@@ -254,6 +256,7 @@ struct RawHostMetric {
 struct RawService {
     vip: Spanned<String>,
     port: Spanned<i64>,
+    scheduler: Option<Spanned<String>>,
     policy: Option<Policy>,
     #[serde(default)]
     server: Vec<RawServer>,
@@ -281,6 +284,19 @@ fn unicast_address(text: &String) -> Result<Ipv4Addr, String> {
         return Err(format!("{address} is not a unicast address"));
     }
     Ok(address)
+}
+
+fn scheduler_name(text: &String) -> Result<SchedulerKind, String> {
+    SchedulerKind::from_name(text).ok_or_else(|| {
+        let names: Vec<String> = SchedulerKind::ALL
+            .iter()
+            .map(|kind| format!("\"{}\"", kind.name()))
+            .collect();
+        format!(
+            "\"{text}\" is not a scheduler; known are {}",
+            names.join(", ")
+        )
+    })
 }
 
 fn metric_name(text: &String) -> Result<String, String> {
@@ -572,8 +588,16 @@ impl RawService {
             )?;
             servers.push(ServerConfig { address, capacity });
         }
+        let scheduler = checked(
+            source,
+            "service.scheduler",
+            self.scheduler.as_ref(),
+            SchedulerKind::default(),
+            scheduler_name,
+        )?;
         Ok(ServiceConfig {
             service,
+            scheduler,
             policy: self.policy.unwrap_or(Policy::Weighted),
             servers,
         })

@@ -93,6 +93,22 @@ server = [{ address = "10.0.0.11" }]
 }
 
 #[test]
+fn the_scheduler_defaults_to_wrr() {
+    let config = parse(
+        "[metrics]\nactive_conns = 1\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 81\nscheduler = \"wlc\"\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 82\nscheduler = \"sed\"\n",
+    )
+    .unwrap();
+    let schedulers: Vec<SchedulerKind> = config.services.iter().map(|s| s.scheduler).collect();
+    assert_eq!(
+        schedulers,
+        vec![SchedulerKind::Wrr, SchedulerKind::Wlc, SchedulerKind::Sed]
+    );
+}
+
+#[test]
 fn the_default_advisor_timeout_never_exceeds_a_short_interval() {
     let config = parse(
         "interval = \"1s\"\n[metrics]\nweb = 1\n[[advisor]]\nname = \"web\"\nkind = \"tcp\"\n",
@@ -268,6 +284,20 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
         6,
         "policy",
         "unknown variant `fastest`, expected `weighted` or `best`",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = \"lc\"\n",
+        6,
+        "service.scheduler",
+        "\"lc\" is not a scheduler; known are \"wrr\", \"wlc\", \"sed\"",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = 3\n",
+        6,
+        "scheduler",
+        "invalid type: integer `3`, expected a string",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
