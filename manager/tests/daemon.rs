@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nd_manager::agent_report::AgentReport;
+use nd_manager::config::Policy;
 use nd_manager::daemon::{Daemon, ReloadError, Trigger};
 use nd_manager::decision::{CommitReason, Outcome};
 use nd_manager::executor::MemoryExecutor;
@@ -179,7 +180,7 @@ async fn a_reload_changes_the_relative_weights_from_the_next_decision() {
 }
 
 #[tokio::test]
-async fn a_reload_changing_the_scheduler_sets_it_and_leaves_the_connections() {
+async fn a_reload_changing_the_scheduler_sets_it_and_the_weights_become_capacities() {
     let file = ConfigFile::new("scheduler", ACTIVE);
     let executor = executor_with_load();
     let (mut daemon, _trigger) = start(&file, &executor).await;
@@ -189,8 +190,12 @@ async fn a_reload_changing_the_scheduler_sets_it_and_leaves_the_connections() {
 
     file.write(&ACTIVE.replace("port = 80\n", "port = 80\nscheduler = \"wlc\"\n"));
     daemon.reload().await.unwrap();
-    daemon.round(Trigger::Reload).await;
+    let decisions = daemon.round(Trigger::Reload).await;
     assert_eq!(executor.scheduler(SERVICE), Some(SchedulerKind::Wlc));
+    assert_eq!(decisions[0].policy, Policy::Capacity);
+    // No HTTP advisor times the servers, so their declared capacities, alike, decide.
+    assert_eq!(executor.weight(SERVICE, A), Some(100));
+    assert_eq!(executor.weight(SERVICE, B), Some(100));
     // The open connections are the Executor's business: still there.
     let active: Vec<u32> = executor.with(|s| s.servers.iter().map(|r| r.active).collect());
     assert_eq!(active, vec![30, 10]);

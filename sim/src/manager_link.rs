@@ -183,6 +183,7 @@ impl ManagerLink {
         Observations {
             advisors: AdvisorResults::new(verdicts),
             host,
+            probe_connections: None,
         }
     }
 }

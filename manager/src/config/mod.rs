@@ -136,10 +136,13 @@ pub struct HostMetricConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
-    /// Weights in inverse proportion to load.
+    /// Weights in inverse proportion to load (the default under `wrr`).
     Weighted,
     /// Every new connection to the least-loaded healthy server.
     Best,
+    /// Weights in proportion to each server's measured capacity (the default under `wlc`
+    /// and `sed`).
+    Capacity,
 }
 
 impl Policy {
@@ -148,7 +151,25 @@ impl Policy {
         match self {
             Policy::Weighted => "weighted",
             Policy::Best => "best",
+            Policy::Capacity => "capacity",
         }
+    }
+
+    /// The policy a service scheduled by `scheduler` has when the file names none: weights
+    /// that follow load for round robin, which deals connections out blind to the servers'
+    /// state, and capacities for the schedulers that follow each server's connections.
+    pub fn default_for(scheduler: SchedulerKind) -> Policy {
+        match scheduler {
+            SchedulerKind::Wrr => Policy::Weighted,
+            SchedulerKind::Wlc | SchedulerKind::Sed => Policy::Capacity,
+        }
+    }
+
+    /// Whether the policy's weights may be given to `scheduler`. The load-following
+    /// policies fight a scheduler that already reacts to every connection (the weights
+    /// oscillate), so only `capacity` goes with `wlc` and `sed`.
+    pub fn suits(self, scheduler: SchedulerKind) -> bool {
+        self == Policy::Capacity || scheduler == SchedulerKind::Wrr
     }
 }
 
@@ -257,7 +278,7 @@ struct RawService {
     vip: Spanned<String>,
     port: Spanned<i64>,
     scheduler: Option<Spanned<String>>,
-    policy: Option<Policy>,
+    policy: Option<Spanned<Policy>>,
     #[serde(default)]
     server: Vec<RawServer>,
 }
@@ -595,10 +616,27 @@ impl RawService {
             SchedulerKind::default(),
             scheduler_name,
         )?;
+        let policy = match &self.policy {
+            Some(policy) => required(source, "service.policy", policy, |&policy| {
+                if policy.suits(scheduler) {
+                    Ok(policy)
+                } else {
+                    Err(format!(
+                        "policy \"{}\" follows load, which the {} scheduler already does \
+                         for every connection; with {} the weights are capacities (policy \
+                         \"capacity\", the default)",
+                        policy.name(),
+                        scheduler.name(),
+                        scheduler.name()
+                    ))
+                }
+            })?,
+            None => Policy::default_for(scheduler),
+        };
         Ok(ServiceConfig {
             service,
             scheduler,
-            policy: self.policy.unwrap_or(Policy::Weighted),
+            policy,
             servers,
         })
     }

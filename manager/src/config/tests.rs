@@ -44,6 +44,7 @@ fn the_documented_example_is_valid() {
     assert_eq!(config.host_metrics[0].stale_after, Duration::from_secs(15));
     let service = &config.services[0];
     assert_eq!(service.service.to_string(), "10.0.0.100:80");
+    assert_eq!(service.scheduler, SchedulerKind::Wrr);
     assert_eq!(service.policy, Policy::Weighted);
     let capacities: Vec<f64> = service.servers.iter().map(|s| s.capacity).collect();
     assert_eq!(capacities, vec![1.0, 2.0, 1.0]);
@@ -93,18 +94,29 @@ server = [{ address = "10.0.0.11" }]
 }
 
 #[test]
-fn the_scheduler_defaults_to_wrr() {
+fn the_scheduler_defaults_to_wrr_and_chooses_the_default_policy() {
     let config = parse(
         "[metrics]\nactive_conns = 1\n\
          [[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
          [[service]]\nvip = \"10.0.0.1\"\nport = 81\nscheduler = \"wlc\"\n\
-         [[service]]\nvip = \"10.0.0.1\"\nport = 82\nscheduler = \"sed\"\n",
+         [[service]]\nvip = \"10.0.0.1\"\nport = 82\nscheduler = \"sed\"\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 83\nscheduler = \"wrr\"\n\
+         policy = \"capacity\"\n",
     )
     .unwrap();
-    let schedulers: Vec<SchedulerKind> = config.services.iter().map(|s| s.scheduler).collect();
+    let chosen: Vec<(SchedulerKind, Policy)> = config
+        .services
+        .iter()
+        .map(|s| (s.scheduler, s.policy))
+        .collect();
     assert_eq!(
-        schedulers,
-        vec![SchedulerKind::Wrr, SchedulerKind::Wlc, SchedulerKind::Sed]
+        chosen,
+        vec![
+            (SchedulerKind::Wrr, Policy::Weighted),
+            (SchedulerKind::Wlc, Policy::Capacity),
+            (SchedulerKind::Sed, Policy::Capacity),
+            (SchedulerKind::Wrr, Policy::Capacity),
+        ]
     );
 }
 
@@ -283,7 +295,7 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
          policy = \"fastest\"\n",
         6,
         "policy",
-        "unknown variant `fastest`, expected `weighted` or `best`",
+        "unknown variant `fastest`, expected one of `weighted`, `best`, `capacity`",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
@@ -298,6 +310,22 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
         6,
         "scheduler",
         "invalid type: integer `3`, expected a string",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         policy = \"weighted\"\nscheduler = \"wlc\"\n",
+        6,
+        "service.policy",
+        "policy \"weighted\" follows load, which the wlc scheduler already does for every \
+         connection; with wlc the weights are capacities (policy \"capacity\", the default)",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = \"sed\"\npolicy = \"best\"\n",
+        7,
+        "service.policy",
+        "policy \"best\" follows load, which the sed scheduler already does for every \
+         connection; with sed the weights are capacities (policy \"capacity\", the default)",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
