@@ -1,7 +1,7 @@
 //! The Manager's configuration file: its TOML model, defaults and validation.
 //!
 //! ```toml
-//! interval = "5s"
+//! interval = "2s"
 //! smoothing = 0.5
 //! sensitivity = 0.05
 //! max_weight = 100
@@ -50,7 +50,7 @@ use crate::agent_report;
 use crate::metric::{Metric, MetricWeight};
 
 /// How often the Manager reads the Executor and decides, unless configured.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 /// The share of the previous weight kept in each new weight, unless configured.
 pub const DEFAULT_SMOOTHING: f64 = 0.5;
 /// The relative weight change below which nothing is committed, unless configured.

@@ -10,7 +10,7 @@ const MINIMAL: &str = "[metrics]\nactive_conns = 1\n";
 #[test]
 fn the_documented_example_is_valid() {
     let config = parse(include_str!("../../examples/nd-manager.toml")).unwrap();
-    assert_eq!(config.interval, Duration::from_secs(5));
+    assert_eq!(config.interval, DEFAULT_INTERVAL);
     assert_eq!(
         config.metrics,
         vec![
@@ -250,7 +250,7 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
          timeout = \"10s\"\n",
         6,
         "advisor.timeout",
-        "10s is longer than the interval (5s); a probe must end before the next decision",
+        "10s is longer than the interval (2s); a probe must end before the next decision",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[advisor]]\nname = \"web\"\nkind = \"http\"\n\
