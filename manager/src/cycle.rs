@@ -13,13 +13,13 @@ use ndadm::model::{Service, WeightEntry};
 use tracing::{error, warn};
 
 use crate::advisor::{AdvisorResults, Verdict};
-use crate::config::{Config, ServerConfig};
+use crate::config::{AdvisorKind, Config, ServerConfig};
 use crate::decision::{decide, Decision, DecisionInput, ServerInput};
 use crate::executor::{Executor, ExecutorError, ServerReading};
 use crate::host::{HostMetricState, HostSnapshot};
 use crate::input::{InputMetrics, InputTracker};
 use crate::metric::Metric;
-use crate::wcf::{self, WeightComputation};
+use crate::wcf::{self, ProbeTiming, RecentRates, WeightComputation};
 
 /// What the advisors and the agents say at the time of a pass.
 #[derive(Clone, Debug, Default)]
@@ -28,6 +28,21 @@ pub struct Observations {
     pub advisors: AdvisorResults,
     /// The host metrics' states.
     pub host: HostSnapshot,
+    /// Each server's established connections over all its ports as the probes went out
+    /// ([`connections_by_server`]); without it, the pass's own reading, taken after the
+    /// probes, stands in.
+    pub probe_connections: Option<HashMap<Ipv4Addr, u32>>,
+}
+
+/// Each server's established connections, summed over the ports it serves: they all share
+/// its speed with a probe.
+pub fn connections_by_server(readings: &[ServerReading]) -> HashMap<Ipv4Addr, u32> {
+    let mut connections: HashMap<Ipv4Addr, u32> = HashMap::new();
+    for reading in readings {
+        let held = connections.entry(reading.server).or_default();
+        *held = held.saturating_add(reading.active);
+    }
+    connections
 }
 
 impl Observations {
@@ -43,6 +58,7 @@ impl Observations {
 #[derive(Default)]
 pub struct Feedback {
     inputs: InputTracker,
+    rates: HashMap<(Service, Ipv4Addr), RecentRates>,
     weight_computation: Option<Arc<dyn WeightComputation>>,
 }
 
@@ -56,6 +72,7 @@ impl Feedback {
     pub fn with_weight_computation(wcf: Arc<dyn WeightComputation>) -> Feedback {
         Feedback {
             inputs: InputTracker::new(),
+            rates: HashMap::new(),
             weight_computation: Some(wcf),
         }
     }
@@ -71,6 +88,11 @@ impl Feedback {
     ) -> Result<Vec<Decision>, ExecutorError> {
         let readings = executor.servers()?;
         let inputs = self.inputs.observe(&readings);
+        let connections = match &observations.probe_connections {
+            Some(connections) => connections.clone(),
+            None => connections_by_server(&readings),
+        };
+        let mut rates = HashMap::new();
         let mut decisions = Vec::new();
         for service in &config.services {
             let on_port: Vec<&ServerReading> = readings
@@ -88,14 +110,27 @@ impl Feedback {
                     continue;
                 };
                 let input = inputs[&(service.service, server.address)];
-                servers.push(server_input(
+                let mut input = server_input(
                     config,
                     service.service,
                     server,
                     reading,
-                    input,
+                    Measured {
+                        input,
+                        connections: connections.get(&server.address).copied().unwrap_or(0),
+                    },
                     observations,
-                ));
+                );
+                // A server's rates run from its latest return to health and timing on.
+                let key = (service.service, server.address);
+                let mut recent = self.rates.get(&key).copied().unwrap_or_default();
+                match input.timing {
+                    Some(timing) if input.is_healthy() => recent.push(timing.rate()),
+                    _ => recent = RecentRates::new(),
+                }
+                rates.insert(key, recent);
+                input.rates = recent;
+                servers.push(input);
             }
             if servers.is_empty() {
                 continue;
@@ -128,6 +163,7 @@ impl Feedback {
             }
             decisions.push(decision);
         }
+        self.rates = rates;
         Ok(decisions)
     }
 }
@@ -149,15 +185,24 @@ fn commit(executor: &dyn Executor, decision: &Decision, on_port: &[&ServerReadin
     }
 }
 
+/// What the Executor's counters say of one managed server.
+struct Measured {
+    /// Its input metrics on this port.
+    input: InputMetrics,
+    /// Its established connections over all its ports.
+    connections: u32,
+}
+
 /// Everything known of one managed server for its port's decision.
 fn server_input(
     config: &Config,
     service: Service,
     server: &ServerConfig,
     reading: &ServerReading,
-    input: InputMetrics,
+    measured: Measured,
     observations: &Observations,
 ) -> ServerInput {
+    let input = measured.input;
     let address = server.address;
     let verdicts: HashMap<&str, &Verdict> = config
         .advisors
@@ -194,12 +239,26 @@ fn server_input(
             Metric::Host(name) => observations.host_state(address, name).value(),
         })
         .collect();
+    // The HTTP advisors' answers time the server's own work; a TCP connect is answered by
+    // the kernel, so it does not.
+    let http_times: Vec<f64> = config
+        .advisors
+        .iter()
+        .filter(|advisor| matches!(advisor.kind, AdvisorKind::Http { .. }))
+        .filter_map(|advisor| verdicts.get(advisor.name.as_str())?.response_ms())
+        .collect();
+    let timing = (!http_times.is_empty()).then(|| ProbeTiming {
+        seconds: http_times.iter().sum::<f64>() / http_times.len() as f64 / 1000.0,
+        connections: measured.connections,
+    });
     ServerInput {
         server: address,
         capacity: server.capacity,
         old_weight: reading.weight,
         down,
         values,
+        timing,
+        rates: RecentRates::new(),
     }
 }
 

@@ -21,7 +21,7 @@ use tracing::{error, info, info_span, warn, Instrument, Span};
 
 use crate::advisor::{self, AdvisorResults};
 use crate::config::{show_duration, Config, ConfigError};
-use crate::cycle::{Feedback, Observations};
+use crate::cycle::{connections_by_server, Feedback, Observations};
 use crate::decision::Decision;
 use crate::executor::Executor;
 use crate::host::{receive_reports, HostBoard, IgnoredCounts};
@@ -306,6 +306,14 @@ impl Daemon {
 
     async fn decide(&mut self, span: Span) -> Vec<Decision> {
         let config = Arc::clone(&self.config);
+        // The connections each server holds as the probes go out: what shares its speed
+        // with them.
+        let executor = Arc::clone(&self.executor);
+        let probe_connections = tokio::task::spawn_blocking(move || executor.servers())
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+            .ok()
+            .map(|readings| connections_by_server(&readings));
         let advisors = advisor::probe_all(&config).await;
         for (probe, verdict) in advisors.changes_since(&self.verdicts) {
             if verdict.is_down() {
@@ -320,7 +328,11 @@ impl Daemon {
             (board.snapshot(std::time::Instant::now()), board.ignored())
         };
         self.tell_ignored(ignored);
-        let observations = Observations { advisors, host };
+        let observations = Observations {
+            advisors,
+            host,
+            probe_connections,
+        };
         let executor = Arc::clone(&self.executor);
         let feedback = Arc::clone(&self.feedback);
         let needs_provisioning = !self.provisioned;

@@ -21,7 +21,7 @@ use crate::config::Policy;
 use crate::lmi::load_metric_index;
 use crate::metric::MetricWeight;
 use crate::normalize::shares;
-use crate::wcf::{WcfInput, WcfServer, WeightComputation};
+use crate::wcf::{ProbeTiming, RecentRates, WcfInput, WcfServer, WeightComputation};
 
 /// What is known of one server when its port's decision is taken.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +37,10 @@ pub struct ServerInput {
     /// Its value of each metric of the index, in configuration order; `None` when there is
     /// none yet.
     pub values: Vec<Option<f64>>,
+    /// Its HTTP advisors' probe time and the connections it held, if they timed it.
+    pub timing: Option<ProbeTiming>,
+    /// Its rates of service from this round's probe and the latest before.
+    pub rates: RecentRates,
 }
 
 impl ServerInput {
@@ -181,6 +185,8 @@ pub fn decide(input: DecisionInput<'_>, wcf: &dyn WeightComputation) -> Decision
         .map(|(server, &load)| WcfServer {
             load,
             old_weight: server.old_weight,
+            capacity: server.capacity,
+            rates: server.rates,
         })
         .collect();
     let new_weights = wcf.compute(&WcfInput {
@@ -295,8 +301,20 @@ impl Decision {
             } else {
                 format!("down ({})", server.input.down.join("; "))
             };
+            let timing = match (self.policy, server.input.timing) {
+                (Policy::Capacity, Some(timing)) => format!(
+                    "; probe {} ms at {} connections, rate {}/s (median of {} rounds {}/s)",
+                    number(timing.seconds * 1000.0),
+                    timing.connections,
+                    number(timing.rate()),
+                    server.input.rates.as_slice().len(),
+                    server.input.rates.median().map_or("-".into(), number),
+                ),
+                (Policy::Capacity, None) => "; no probe timing".to_string(),
+                _ => String::new(),
+            };
             info!(
-                "{} {health}; {}; lmi {}; weight {} -> {}",
+                "{} {health}; {}; lmi {}{timing}; weight {} -> {}",
                 server.input.server,
                 self.metric_text(server),
                 server.lmi.map_or("-".into(), number),

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nd_manager::agent_report::AgentReport;
+use nd_manager::config::Policy;
 use nd_manager::daemon::{Daemon, ReloadError, Trigger};
 use nd_manager::decision::{CommitReason, Outcome};
 use nd_manager::executor::MemoryExecutor;
 use nd_manager::shutdown::{self, ShutdownTrigger};
-use ndadm::model::Service;
+use ndadm::model::{SchedulerKind, Service};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
@@ -176,6 +177,36 @@ async fn a_reload_changes_the_relative_weights_from_the_next_decision() {
     assert_eq!(decisions[0].metrics[0].metric.name(), "new_conns");
     assert_eq!(executor.weight(SERVICE, A), Some(100));
     assert_eq!(executor.weight(SERVICE, B), Some(100));
+}
+
+#[tokio::test]
+async fn a_reload_changing_the_scheduler_sets_it_and_the_weights_become_capacities() {
+    let file = ConfigFile::new("scheduler", ACTIVE);
+    let executor = executor_with_load();
+    let (mut daemon, _trigger) = start(&file, &executor).await;
+    daemon.round(Trigger::Interval).await;
+    assert_eq!(executor.scheduler(SERVICE), Some(SchedulerKind::Wrr));
+    assert_eq!(executor.weight(SERVICE, A), Some(38));
+
+    file.write(&ACTIVE.replace("port = 80\n", "port = 80\nscheduler = \"wlc\"\n"));
+    daemon.reload().await.unwrap();
+    let decisions = daemon.round(Trigger::Reload).await;
+    assert_eq!(executor.scheduler(SERVICE), Some(SchedulerKind::Wlc));
+    assert_eq!(decisions[0].policy, Policy::Capacity);
+    // No HTTP advisor times the servers, so their declared capacities, alike, decide.
+    assert_eq!(executor.weight(SERVICE, A), Some(100));
+    assert_eq!(executor.weight(SERVICE, B), Some(100));
+    // The open connections are the Executor's business: still there.
+    let active: Vec<u32> = executor.with(|s| s.servers.iter().map(|r| r.active).collect());
+    assert_eq!(active, vec![30, 10]);
+
+    // Another reload of the same file changes nothing more.
+    daemon.reload().await.unwrap();
+    daemon.round(Trigger::Reload).await;
+    assert_eq!(
+        executor.with(|s| s.scheduler_changes.clone()),
+        vec![(SERVICE, SchedulerKind::Wlc)]
+    );
 }
 
 #[tokio::test]

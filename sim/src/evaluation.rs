@@ -1,5 +1,5 @@
-//! The whole evaluation: every scenario under every policy, the step-change study, and the
-//! burstiness of the self-similar arrivals.
+//! The whole evaluation: every scenario under every policy and every Manager variant, the
+//! step-change study, and the burstiness of the self-similar arrivals.
 
 use std::time::Instant;
 
@@ -7,10 +7,20 @@ use crate::arrivals::{counts_per_bin, hurst_aggregated_variance, ArrivalPattern,
 use crate::policy::{self, LoadSharing};
 use crate::rng::Rng;
 use crate::scenario::{self, Scale, Scenario};
-use crate::study::{step_response, study, ScenarioResults, StepResponse};
+use crate::study::{step_response, study, PolicyResults, ScenarioResults, StepResponse};
 
-/// The Manager policies whose step response is studied.
-pub const STEP_POLICIES: [LoadSharing; 2] = [policy::MANAGER_WRR, policy::MANAGER_WLC];
+/// The Manager policies whose step response is studied: the two schedulers with the
+/// Manager's defaults first, then the variants.
+pub const STEP_POLICIES: [LoadSharing; 8] = [
+    policy::MANAGER_WRR,
+    policy::MANAGER_WLC,
+    policy::MANAGER_WRR_1S,
+    policy::MANAGER_WRR_5S,
+    policy::MANAGER_WLC_1S,
+    policy::MANAGER_WLC_5S,
+    policy::MANAGER_WRR_PROPORTIONAL,
+    policy::MANAGER_WLC_INVERSE,
+];
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +69,8 @@ pub struct Evaluation {
     pub plan: Plan,
     /// Each scenario under every policy.
     pub scenarios: Vec<ScenarioResults>,
+    /// Each scenario under the Manager's variants ([`policy::VARIANTS`]).
+    pub variants: Vec<ScenarioResults>,
     /// The step scenario under [`STEP_POLICIES`] with the step seeds.
     pub step_runs: ScenarioResults,
     /// How their weights settled.
@@ -67,6 +79,22 @@ pub struct Evaluation {
     pub hurst: HurstCheck,
     /// Wall-clock seconds the evaluation took.
     pub elapsed: f64,
+}
+
+impl Evaluation {
+    /// The results of `policy` in the setting `key`, from the main runs or the variants.
+    pub fn results(&self, key: &str, policy: LoadSharing) -> Option<&PolicyResults> {
+        self.scenarios
+            .iter()
+            .chain(&self.variants)
+            .filter(|results| results.scenario.key == key)
+            .find_map(|results| results.policy(policy.key))
+    }
+
+    /// The step response of `policy`, if it was studied.
+    pub fn step_of(&self, policy: LoadSharing) -> Option<&StepResponse> {
+        self.step.iter().find(|step| step.policy.key == policy.key)
+    }
 }
 
 /// Estimates the Hurst parameter of `pattern` from a stream of `rate` per second over
@@ -88,9 +116,11 @@ pub fn hurst_check(pattern: ArrivalPattern, rate: f64, seconds: f64, seed: u64) 
 pub fn evaluate(plan: &Plan, mut progress: impl FnMut(&str)) -> Evaluation {
     let started = Instant::now();
     let mut scenarios = Vec::new();
+    let mut variants = Vec::new();
     for scenario in scenario::all(plan.scale) {
         progress(scenario.title);
         scenarios.push(study(&scenario, &policy::ALL, &plan.seeds));
+        variants.push(study(&scenario, &policy::VARIANTS, &plan.seeds));
     }
     let step_scenario: Scenario = scenario::step_change(plan.scale);
     progress("step-change study");
@@ -113,6 +143,7 @@ pub fn evaluate(plan: &Plan, mut progress: impl FnMut(&str)) -> Evaluation {
     Evaluation {
         plan: plan.clone(),
         scenarios,
+        variants,
         step_runs,
         step,
         hurst,

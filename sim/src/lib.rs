@@ -5,11 +5,13 @@
 //! Servers are processor-sharing queues ([`ps_queue`], [`server`]); requests arrive as a
 //! Poisson or a self-similar stream ([`arrivals`]) with heavy-tailed sizes ([`workload`]);
 //! [`run`] plays one [`scenario`] under one [`policy`] on an [`events`] calendar, with
-//! [`manager_link`] in the loop for the Manager's policies, and measures an [`outcome`].
+//! [`manager_link`] in the loop for the Manager's policies (and [`alternatives`] for a weight
+//! computation it does not offer), and measures an [`outcome`].
 //! [`study`] repeats runs over policies and seeds, [`settle`] judges how weights settle after
 //! a change, [`evaluation`] runs everything the report shows, and [`report`] and [`chart`]
 //! write it.
 
+pub mod alternatives;
 pub mod arrivals;
 pub mod evaluation;
 pub mod events;

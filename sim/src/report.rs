@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use nd_manager::config::DEFAULT_INTERVAL;
+
 use crate::chart::{self, ChartResult, Curve, Panel};
 use crate::evaluation::Evaluation;
 use crate::manager_link;
@@ -12,7 +14,7 @@ use crate::policy::{self, LoadSharing};
 use crate::run::{AGENT_PERIOD, PROBE_WORK};
 use crate::scenario::{Change, Scale, Scenario};
 use crate::settle::{BAND, OSCILLATION};
-use crate::study::{cdf_grid, PolicyResults, ScenarioResults, StepResponse};
+use crate::study::{cdf_grid, quiesce_delay, PolicyResults, ScenarioResults, StepResponse};
 use crate::workload::{SizeMix, CLASSES, PARETO_SHAPE, WORK_PER_SECOND};
 
 /// Where charts and series go, under the output directory.
@@ -24,11 +26,24 @@ pub const REPORT_FILE: &str = "evaluation-simulation.md";
 /// The largest cluster whose servers are listed one by one; larger ones by capacity class.
 const LISTED_SERVERS: usize = 8;
 
-/// The p99 ratio to round robin the Manager should reach.
-pub const TARGET_VS_ROUND_ROBIN: f64 = 0.7;
+/// How far Manager + wlc may be from IPVS wlc, on the mean and the 99th percentile, in S1 to
+/// S3.
+pub const TARGET_VS_WLC: f64 = 1.1;
+
+/// The largest p99 of the Manager against round robin's in S1.
+pub const TARGET_VS_ROUND_ROBIN: f64 = 0.05;
+
+/// The largest share of IPVS wlc's failed requests the Manager may fail in S4.
+pub const TARGET_FAILURES: f64 = 0.1;
+
+/// The rounds within which the Manager must quiesce a fast-failing server.
+pub const TARGET_QUIESCE_ROUNDS: f64 = 2.0;
 
 /// The rounds after a change within which the Manager's weights should settle.
 pub const TARGET_SETTLE_ROUNDS: usize = 3;
+
+/// The rounds of the mean weight shares the report prints around the step change.
+const PRINTED_ROUNDS: std::ops::RangeInclusive<i64> = -2..=10;
 
 /// A duration in milliseconds below a second, in seconds above, to three figures.
 pub fn time(seconds: f64) -> String {
@@ -56,6 +71,11 @@ fn percent(fraction: f64) -> String {
 
 fn capacity_text(capacity: f64) -> String {
     format!("{capacity}")
+}
+
+/// An interval in seconds as the report writes it ("2 s").
+fn seconds(value: f64) -> String {
+    format!("{value} s")
 }
 
 /// The servers' capacity classes, in order of first appearance, with their members.
@@ -88,6 +108,61 @@ fn per_server(scenario: &Scenario, values: &[f64]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A ratio to two significant figures.
+fn ratio(value: f64) -> String {
+    if value >= 0.095 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.1e}")
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn rounds(value: Option<usize>) -> String {
+    value.map_or("never".into(), |n| n.to_string())
+}
+
+/// A change in percent with its sign, "+4%", "-12%", or "0%".
+fn signed(change: f64) -> String {
+    let rounded = change.round();
+    if rounded == 0.0 {
+        "0%".into()
+    } else {
+        format!("{rounded:+.0}%")
+    }
+}
+
+/// "settles after 3 rounds", or that it never does.
+fn settles(value: Option<usize>) -> String {
+    match value {
+        Some(1) => "settles after 1 round".into(),
+        Some(n) => format!("settles after {n} rounds"),
+        None => "never settles within the band".into(),
+    }
+}
+
+/// The mean over the runs of each run's lowest lag-one autocorrelation.
+fn mean_lag_one(step: &StepResponse) -> f64 {
+    step.per_seed.iter().map(|s| s.lag_one).sum::<f64>() / step.per_seed.len().max(1) as f64
+}
+
+/// The setting titles' short names: "S1" for "S1: unknown capacities", "S5" for "S5 /
+/// setting 3: a step change".
+fn short_title(scenario: &Scenario) -> &'static str {
+    let head = scenario
+        .title
+        .split_once(':')
+        .map_or(scenario.title, |(head, _)| head);
+    head.split_once(" / ").map_or(head, |(first, _)| first)
 }
 
 /// The Markdown table of one scenario's results.
@@ -146,130 +221,212 @@ pub fn scenario_table(results: &ScenarioResults) -> String {
     table
 }
 
-/// One Manager policy's p99 against the references, in one scenario.
+/// One of the Manager's targets, as measured.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TargetCheck {
-    /// The scenario's title.
-    pub scenario: &'static str,
-    /// The Manager policy.
-    pub policy: LoadSharing,
-    /// Its p99 over round robin's.
-    pub vs_round_robin: f64,
-    /// Its p99 over IPVS wlc's.
-    pub vs_wlc: f64,
+pub struct Target {
+    /// The setting it is judged in.
+    pub setting: &'static str,
+    /// What is measured.
+    pub measure: String,
+    /// The goal, as a bound on the measure.
+    pub goal: String,
+    /// The measured value.
+    pub value: String,
+    /// Whether the goal is met.
+    pub met: bool,
 }
 
-impl TargetCheck {
-    /// Whether its p99 is at most 0.7 times round robin's and no worse than wlc's.
-    pub fn meets(&self) -> (bool, bool) {
-        (
-            self.vs_round_robin <= TARGET_VS_ROUND_ROBIN,
-            self.vs_wlc <= 1.0,
-        )
+/// The ratio of `managed`'s value to `reference`'s in the setting `key`, by `value`.
+fn ratio_of(
+    evaluation: &Evaluation,
+    key: &str,
+    managed: LoadSharing,
+    reference: LoadSharing,
+    value: impl Fn(&PolicyResults) -> f64,
+) -> Option<f64> {
+    let managed = evaluation.results(key, managed)?;
+    let reference = evaluation.results(key, reference)?;
+    Some(value(managed) / value(reference))
+}
+
+/// The Manager's targets in the settings the evaluation ran.
+pub fn targets(evaluation: &Evaluation) -> Vec<Target> {
+    let mut targets = Vec::new();
+    let title = |key: &str| {
+        evaluation
+            .scenarios
+            .iter()
+            .find(|r| r.scenario.key == key)
+            .map(|r| short_title(&r.scenario))
+    };
+    let near_wlc = [
+        ("s1-unknown-capacities", false),
+        ("s2-known-capacities", false),
+        ("s3-external-load", true),
+    ];
+    for (key, better) in near_wlc {
+        let Some(setting) = title(key) else { continue };
+        for (name, value) in [
+            ("mean", PolicyResults::mean as fn(&PolicyResults) -> f64),
+            ("p99", PolicyResults::p99),
+        ] {
+            let Some(r) = ratio_of(
+                evaluation,
+                key,
+                policy::MANAGER_WLC,
+                policy::IPVS_WLC,
+                value,
+            ) else {
+                continue;
+            };
+            let bound = if better { 1.0 } else { TARGET_VS_WLC };
+            targets.push(Target {
+                setting,
+                measure: format!("Manager + wlc's {name} / IPVS wlc's"),
+                goal: if better {
+                    "< 1 (better)".into()
+                } else {
+                    format!("≤ {TARGET_VS_WLC:.2}")
+                },
+                value: ratio(r),
+                met: if better { r < bound } else { r <= bound },
+            });
+        }
     }
-}
-
-/// The p99 checks of the Manager policies over wrr and wlc in every scenario.
-pub fn target_checks(evaluation: &Evaluation) -> Vec<TargetCheck> {
-    let mut checks = Vec::new();
-    for results in &evaluation.scenarios {
-        let p99 = |key: &str| results.policy(key).map(PolicyResults::p99);
-        let (Some(rr), Some(wlc)) = (p99(policy::ROUND_ROBIN.key), p99(policy::IPVS_WLC.key))
-        else {
-            continue;
-        };
+    if let Some(setting) = title("s1-unknown-capacities") {
         for managed in [policy::MANAGER_WRR, policy::MANAGER_WLC] {
-            if let Some(p99) = p99(managed.key) {
-                checks.push(TargetCheck {
-                    scenario: results.scenario.title,
-                    policy: managed,
-                    vs_round_robin: p99 / rr,
-                    vs_wlc: p99 / wlc,
+            if let Some(r) = ratio_of(
+                evaluation,
+                "s1-unknown-capacities",
+                managed,
+                policy::ROUND_ROBIN,
+                PolicyResults::p99,
+            ) {
+                targets.push(Target {
+                    setting,
+                    measure: format!("{}'s p99 / round robin's", managed.name),
+                    goal: format!("≤ {TARGET_VS_ROUND_ROBIN}"),
+                    value: ratio(r),
+                    met: r <= TARGET_VS_ROUND_ROBIN,
                 });
             }
         }
     }
-    checks
-}
-
-/// A ratio to two significant figures.
-fn ratio(value: f64) -> String {
-    if value >= 0.095 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.1e}")
+    let failing = evaluation
+        .scenarios
+        .iter()
+        .find(|r| r.scenario.key == "s4-fast-failure");
+    if let Some(failing) = failing {
+        let setting = short_title(&failing.scenario);
+        let wlc_errors = failing.policy(policy::IPVS_WLC.key).map(|p| p.errors());
+        for managed in [policy::MANAGER_WRR, policy::MANAGER_WLC] {
+            let Some(results) = failing.policy(managed.key) else {
+                continue;
+            };
+            if let Some(wlc_errors) = wlc_errors {
+                let r = results.errors() as f64 / wlc_errors.max(1) as f64;
+                targets.push(Target {
+                    setting,
+                    measure: format!(
+                        "{}'s failed requests / IPVS wlc's ({} / {wlc_errors})",
+                        managed.name,
+                        results.errors()
+                    ),
+                    goal: format!("≤ {TARGET_FAILURES}"),
+                    value: ratio(r),
+                    met: r <= TARGET_FAILURES,
+                });
+            }
+            let interval = managed.interval().unwrap_or(1.0);
+            let delays: Vec<Option<f64>> = results
+                .runs
+                .iter()
+                .map(|run| quiesce_delay(&failing.scenario, run))
+                .collect();
+            let worst = delays
+                .iter()
+                .map(|d| d.unwrap_or(f64::INFINITY))
+                .fold(0.0, f64::max);
+            targets.push(Target {
+                setting,
+                measure: format!(
+                    "{}: rounds from the failure to weight 0, worst seed",
+                    managed.name
+                ),
+                goal: format!("≤ {TARGET_QUIESCE_ROUNDS}"),
+                value: if worst.is_finite() {
+                    format!("{:.2} ({})", worst / interval, time(worst))
+                } else {
+                    "never".into()
+                },
+                met: worst / interval <= TARGET_QUIESCE_ROUNDS,
+            });
+        }
     }
-}
-
-fn yes_no(value: bool) -> &'static str {
-    if value {
-        "yes"
-    } else {
-        "no"
+    for managed in [policy::MANAGER_WRR, policy::MANAGER_WLC] {
+        let Some(step) = evaluation.step_of(managed) else {
+            continue;
+        };
+        let setting = short_title(&evaluation.step_runs.scenario);
+        let settled = step.ensemble_settling.all_settled_after;
+        targets.push(Target {
+            setting,
+            measure: format!(
+                "{}: rounds until every weight share settles (mean of the runs)",
+                managed.name
+            ),
+            goal: format!("≤ {TARGET_SETTLE_ROUNDS}"),
+            value: rounds(settled),
+            met: settled.is_some_and(|n| n <= TARGET_SETTLE_ROUNDS),
+        });
+        let lag_one = mean_lag_one(step);
+        targets.push(Target {
+            setting,
+            measure: format!(
+                "{}: lag-one autocorrelation of the shares after the change",
+                managed.name
+            ),
+            goal: format!("≥ {OSCILLATION} (no oscillation)"),
+            value: format!("{lag_one:.2}"),
+            met: lag_one >= OSCILLATION,
+        });
     }
+    targets
 }
 
-fn rounds(value: Option<usize>) -> String {
-    value.map_or("never".into(), |n| n.to_string())
-}
-
-fn target_table(checks: &[TargetCheck]) -> String {
+fn target_table(targets: &[Target]) -> String {
     let mut table = String::from(
-        "| setting | Manager policy | p99 / round robin's | ≤ 0.7? | p99 / IPVS wlc's | ≤ 1? |\n\
-         | --- | --- | ---: | --- | ---: | --- |\n",
+        "| setting | measure | goal | measured | met? |\n| --- | --- | --- | ---: | --- |\n",
     );
-    for check in checks {
-        let (rr, wlc) = check.meets();
+    for target in targets {
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {} | {} | {} |",
-            check.scenario,
-            check.policy.name,
-            ratio(check.vs_round_robin),
-            yes_no(rr),
-            ratio(check.vs_wlc),
-            yes_no(wlc)
+            "| {} | {} | {} | {} | {} |",
+            target.setting,
+            target.measure,
+            target.goal,
+            target.value,
+            yes_no(target.met)
         );
     }
     table
 }
 
-fn step_table(evaluation: &Evaluation) -> String {
-    let mut table = String::from(
-        "| policy | changed server's weight share before → after | mean of the runs: the \
-         changed share settles after | mean of the runs: every share settles after | \
-         single runs settling within 3 rounds | noise of a single run before the change | \
-         lag-one autocorrelation after (mean of runs) | oscillates? |\n\
-         | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
-    );
-    for step in &evaluation.step {
-        let server = evaluation.step_runs.scenario.disturbances[0].server;
-        let ensemble = &step.ensemble_settling;
-        let within = step
-            .per_seed
-            .iter()
-            .filter(|s| {
-                s.changed_settled_after
-                    .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS)
-            })
-            .count();
-        let runs = step.per_seed.len() as f64;
-        let noise = step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / runs;
-        let lag_one = step.per_seed.iter().map(|s| s.lag_one).sum::<f64>() / runs;
+/// The console summary of the targets.
+pub fn console_targets(evaluation: &Evaluation) -> String {
+    let mut text = String::from("Targets\n");
+    for target in targets(evaluation) {
         let _ = writeln!(
-            table,
-            "| {} | {} → {} | {} rounds | {} rounds | {within} of {} | {}% | {lag_one:.2} | {} |",
-            step.policy.name,
-            percent(ensemble.before[server]),
-            percent(ensemble.after[server]),
-            rounds(ensemble.changed_settled_after),
-            rounds(ensemble.all_settled_after),
-            step.per_seed.len(),
-            percent(noise),
-            yes_no(lag_one < OSCILLATION),
+            text,
+            "  {:<4} {:<78} {:>14} {:<16} {}",
+            target.setting,
+            target.measure,
+            target.value,
+            target.goal,
+            if target.met { "met" } else { "missed" },
         );
     }
-    table
+    text
 }
 
 fn size_mix_text() -> String {
@@ -367,38 +524,6 @@ pub fn console(results: &ScenarioResults) -> String {
     text
 }
 
-/// The console summary of the targets.
-pub fn console_targets(evaluation: &Evaluation) -> String {
-    let mut text = String::from("Targets (p99 ratios; settling in rounds after the change)\n");
-    for check in target_checks(evaluation) {
-        let (rr, wlc) = check.meets();
-        let _ = writeln!(
-            text,
-            "  {:<64} {:<14} vs RR {} ({})  vs wlc {} ({})",
-            check.scenario,
-            check.policy.name,
-            ratio(check.vs_round_robin),
-            if rr { "meets" } else { "misses" },
-            ratio(check.vs_wlc),
-            if wlc { "meets" } else { "misses" },
-        );
-    }
-    for step in &evaluation.step {
-        let e = &step.ensemble_settling;
-        let lag_one =
-            step.per_seed.iter().map(|s| s.lag_one).sum::<f64>() / step.per_seed.len() as f64;
-        let _ = writeln!(
-            text,
-            "  step change, {:<14} changed share settles after {} rounds, all after {}, \
-             lag-one {lag_one:.2}",
-            step.policy.name,
-            rounds(e.changed_settled_after),
-            rounds(e.all_settled_after),
-        );
-    }
-    text
-}
-
 fn chart_path(key: &str) -> String {
     format!("{SERIES_DIR}/cdf-{key}.png")
 }
@@ -417,7 +542,8 @@ pub fn markdown(evaluation: &Evaluation, command: &str) -> String {
          discrete-event simulation that runs their own code: `nd-core`'s schedulers pick every \
          server, and every weight of the Manager's policies comes from the Manager's feedback \
          pass (`nd_manager::cycle::Feedback::run`) over its in-memory Executor, configured by \
-         a file parsed by `nd_manager::config::Config::parse`.\n\n\
+         a file parsed by `nd_manager::config::Config::parse` and provisioned by \
+         `nd_manager::provision::provision`, which gives the port the configured scheduler.\n\n\
          Produced by `{command}` from the repository root{}. Seeds {} for every setting, {} \
          for the step-change study. A run is a pure function of its seed: the same command \
          writes the same report.\n\n",
@@ -438,9 +564,9 @@ pub fn markdown(evaluation: &Evaluation, command: &str) -> String {
          refused for want of a server, over all seeds. Utilization is the share of the \
          measured window a server was busy. Each setting's response-time distribution is in \
          `{SERIES_DIR}/cdf-<setting>.png` (the CDF on a log time axis, and the fraction above \
-         each time on log-log axes, where the 99th percentile is the crossing of 0.01); where two policies are the same \
-         (round robin and static WRR when the operator's weights are equal) one line hides \
-         the other.\n\n"
+         each time on log-log axes, where the 99th percentile is the crossing of 0.01); where \
+         two policies are the same (round robin and static WRR when the operator's weights \
+         are equal) one line hides the other.\n\n"
     );
     for results in &evaluation.scenarios {
         let _ = write!(
@@ -455,6 +581,8 @@ pub fn markdown(evaluation: &Evaluation, command: &str) -> String {
     }
     doc.push_str(&targets_section(evaluation));
     doc.push_str(&step_section(evaluation));
+    doc.push_str(&interval_section(evaluation));
+    doc.push_str(&computation_section(evaluation));
     doc.push_str(&findings_section(evaluation));
     doc.push_str(&files_section());
     doc
@@ -462,8 +590,13 @@ pub fn markdown(evaluation: &Evaluation, command: &str) -> String {
 
 fn model_section(evaluation: &Evaluation) -> String {
     let hurst = evaluation.hurst;
+    let setup = policy::MANAGER_WLC
+        .manager()
+        .expect("Manager + wlc is a Manager policy");
     let manager_config =
-        manager_link::config_text(&[1.0, 1.0, 1.0, 0.5], nd_manager::config::Policy::Weighted);
+        manager_link::config_text(&[1.0, 1.0, 1.0, 0.5], policy::MANAGER_WLC.scheduler, setup);
+    let config = nd_manager::config::Config::parse("simulation.toml", &manager_config)
+        .expect("the simulation's configuration is valid");
     format!(
         "## The model\n\n\
          * **Servers** are processor-sharing queues: a server of capacity `c` does `c × \
@@ -483,21 +616,30 @@ fn model_section(evaluation: &Evaluation) -> String {
          * **Policies**: *round robin* is the Executor's smooth WRR with equal weights; \
          *static WRR*, *IPVS wlc* and *IPVS sed* use the operator's weights (the capacities \
          scaled to a largest weight of 100, where the operator knows them; equal weights \
-         otherwise); *Manager + wrr* is the Manager's default `weighted` policy over WRR, \
-         *Manager best* its `best` policy, and *Manager + wlc* the `weighted` policy's weights \
-         given to wlc. Manager policies start from the operator's weights.\n\
-         * **The Manager** runs every 5 s from a point of its interval drawn from the seed. \
-         Like the daemon it probes first and decides when the last answer is in or the \
-         advisor's 2 s timeout has run out. The HTTP advisor's probe is a request of {PROBE_WORK} \
-         unit sent to the server's own address: it shares the server like any request, and \
-         its response time is the advisor's timing; a failing server answers it with status \
-         500. The Executor's counters give `new_conns` (connections given to the server since \
-         the previous round) and `active_conns` (its requests in progress). The agents report \
-         `load` every {AGENT_PERIOD} s: the mean number of runnable tasks over the last second \
-         (requests and probes in progress, plus one while external work runs). Every metric \
-         is fresh, so none marks a server down except the advisor. New weights are published \
-         with fresh WRR credit, as the Executor does. The configuration is the README's \
-         example with the Manager's defaults; for the paper's cluster:\n\n\
+         otherwise). *Manager + wrr* is the Manager with the service's `scheduler = \"wrr\"` \
+         and so its default policy there, `weighted` (weights in inverse proportion to the \
+         load index); *Manager best* the same with `policy = \"best\"`; *Manager + wlc* the \
+         Manager with `scheduler = \"wlc\"` and so its default policy there, `capacity` \
+         (weights in proportion to each server's measured rate of service, `(connections + 1) \
+         / probe time`, the median of three rounds). The simulated Executor runs the \
+         scheduler the Manager gave the port. Manager policies start from the operator's \
+         weights. The Manager's variants (other intervals, other weight computations) are \
+         described where they are compared.\n\
+         * **The Manager** runs every {} (its default interval) from a point of its interval \
+         drawn from the seed. Like the daemon it reads the Executor's connections, probes, \
+         and decides when the last answer is in or the advisor's {} timeout has run out. The \
+         HTTP advisor's probe is a request of {PROBE_WORK} unit sent to the server's own \
+         address: it shares the server like any request, and its response time is the \
+         advisor's timing; a failing server answers it with status 500. The Executor's \
+         counters give `new_conns` (connections given to the server since the previous \
+         round), `active_conns` (its requests in progress at the decision) and the requests \
+         in progress as the probes went out, which the capacity policy pairs with the probe's \
+         time. The agents report `load` every {AGENT_PERIOD} s: the mean number of runnable \
+         tasks over the last second (requests and probes in progress, plus one while \
+         external work runs). Every metric is fresh, so none marks a server down except the \
+         advisor. New weights are published with fresh WRR credit, as the Executor does. The \
+         configuration is the README's example with the Manager's defaults; for the paper's \
+         cluster under wlc:\n\n\
          ```toml\n{manager_config}```\n\n\
          * **Measurement**: requests arriving during the warm-up are served but not measured; \
          arrivals stop at the end of the measured window and the run goes on until every \
@@ -508,26 +650,112 @@ fn model_section(evaluation: &Evaluation) -> String {
         hurst.rate,
         hurst.seconds,
         hurst.estimated,
+        seconds(DEFAULT_INTERVAL.as_secs_f64()),
+        seconds(config.advisors[0].timeout.as_secs_f64()),
     )
 }
 
 fn targets_section(evaluation: &Evaluation) -> String {
-    let checks = target_checks(evaluation);
     format!(
         "## Targets\n\n\
-         The Manager should bring the 99th percentile to at most 0.7 times round robin's and \
-         no worse than IPVS wlc's.\n\n{}\n",
-        target_table(&checks)
+         Manager + wlc within {:.0}% of IPVS wlc on the mean and the 99th percentile in S1 to \
+         S3, and better in S3; in S4, at most a tenth of the failed requests of IPVS wlc, \
+         the failing server quiesced within {TARGET_QUIESCE_ROUNDS} intervals; the Manager's \
+         p99 at most {TARGET_VS_ROUND_ROBIN} times round robin's in S1, with either \
+         scheduler; in S5 the weights settled within {TARGET_SETTLE_ROUNDS} intervals of the \
+         step, without oscillating (judged as in the next section).\n\n{}\n",
+        (TARGET_VS_WLC - 1.0) * 100.0,
+        target_table(&targets(evaluation))
     )
+}
+
+fn step_table(evaluation: &Evaluation) -> String {
+    let mut table = String::from(
+        "| policy | interval | changed server's weight share before → after | mean of the \
+         runs: the changed share settles after | mean of the runs: every share settles after \
+         | single runs settling within 3 rounds | noise of a single run before the change | \
+         lag-one autocorrelation after (mean of runs) | oscillates? |\n\
+         | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
+    );
+    let server = evaluation.step_runs.scenario.disturbances[0].server;
+    for step in &evaluation.step {
+        let interval = step.policy.interval().unwrap_or(1.0);
+        let ensemble = &step.ensemble_settling;
+        let within = step
+            .per_seed
+            .iter()
+            .filter(|s| {
+                s.changed_settled_after
+                    .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS)
+            })
+            .count();
+        let runs = step.per_seed.len() as f64;
+        let noise = step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / runs;
+        let lag_one = mean_lag_one(step);
+        let in_rounds = |n: Option<usize>| match n {
+            Some(n) => format!("{n} rounds ({})", time(n as f64 * interval)),
+            None => "never".into(),
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} → {} | {} | {} | {within} of {} | {}% | {lag_one:.2} | {} |",
+            step.policy.name,
+            seconds(interval),
+            percent(ensemble.before[server]),
+            percent(ensemble.after[server]),
+            in_rounds(ensemble.changed_settled_after),
+            in_rounds(ensemble.all_settled_after),
+            step.per_seed.len(),
+            percent(noise),
+            yes_no(lag_one < OSCILLATION),
+        );
+    }
+    table
+}
+
+/// The mean weight shares of the default Manager policies, round by round around the step.
+fn weights_over_time(evaluation: &Evaluation) -> String {
+    let steps: Vec<&StepResponse> = [policy::MANAGER_WRR, policy::MANAGER_WLC]
+        .into_iter()
+        .filter_map(|p| evaluation.step_of(p))
+        .collect();
+    let mut table = String::from("| round |");
+    for step in &steps {
+        let _ = write!(table, " {} |", step.policy.name);
+    }
+    table.push_str("\n| ---: |");
+    for _ in &steps {
+        table.push_str(" --- |");
+    }
+    table.push('\n');
+    for round in PRINTED_ROUNDS {
+        let _ = write!(table, "| {round} |");
+        for step in &steps {
+            let index = step.rounds_before as i64 + round - 1;
+            let cell = usize::try_from(index)
+                .ok()
+                .and_then(|index| step.ensemble.get(index))
+                .map_or("-".into(), |row| {
+                    row.iter()
+                        .map(|&s| percent(s))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                });
+            let _ = write!(table, " {cell} |");
+        }
+        table.push('\n');
+    }
+    table
 }
 
 fn step_section(evaluation: &Evaluation) -> String {
     let step_scenario = &evaluation.step_runs.scenario;
+    let server = step_scenario.disturbances[0].server;
     format!(
         "## Weights after a step change\n\n\
          The weights should settle within {TARGET_SETTLE_ROUNDS} rounds of a step change, \
          without oscillating. In setting 3 (S5), the first server's speed halves at {:.0} s; \
-         the study runs the two Manager policies with {} seeds. A weight *share* (the \
+         the study runs every Manager policy and variant with {} seeds. A weight *share* (the \
          server's weight over the sum: what WRR acts on) has settled after `j` rounds when \
          from the `j`-th round after the change to the end of the run it stays within {}% of \
          its final value, the mean over the second half of the rounds after the change. A \
@@ -539,11 +767,189 @@ fn step_section(evaluation: &Evaluation) -> String {
          final value in the settled regime (the second half of the rounds after the change), \
          the lowest of the servers: below {OSCILLATION} a weight flips between high and low \
          from one round to the next.\n\n{}\n\
+         The weights over time, as the mean of the runs of each server's share (%, servers 1 \
+         to {}), round by round; round 1 is the first decision after server {}'s speed \
+         halves, every {} with the Manager's defaults:\n\n{}\n\
+         One run's weights round by round are in `{SERIES_DIR}/weights-step.csv`, and around \
+         the change in the chart (one run of each default policy and of Manager + wlc with \
+         inverse-load weights, and the changed server's mean share):\n\n\
          ![Weights around the step change]({SERIES_DIR}/{WEIGHTS_CHART})\n\n",
         step_scenario.at(step_scenario.disturbances[0].from),
         evaluation.plan.step_seeds.len(),
         BAND * 100.0,
         step_table(evaluation),
+        step_scenario.capacities.len(),
+        server + 1,
+        seconds(DEFAULT_INTERVAL.as_secs_f64()),
+        weights_over_time(evaluation),
+    )
+}
+
+/// `base` at each interval the evaluation ran it at, shortest first: its variants and
+/// itself, at the default.
+fn at_intervals(base: LoadSharing) -> Vec<LoadSharing> {
+    let mut all: Vec<LoadSharing> = policy::VARIANTS
+        .into_iter()
+        .filter(|v| {
+            v.scheduler == base.scheduler
+                && v.manager()
+                    .is_some_and(|s| s.replaced_by.is_none() && s.interval.is_some())
+        })
+        .collect();
+    all.retain(|v| v.interval() != base.interval());
+    all.push(base);
+    all.sort_by(|a, b| {
+        a.interval()
+            .unwrap_or(0.0)
+            .total_cmp(&b.interval().unwrap_or(0.0))
+    });
+    all
+}
+
+fn interval_section(evaluation: &Evaluation) -> String {
+    let families = [policy::MANAGER_WRR, policy::MANAGER_WLC];
+    let columns: Vec<LoadSharing> = families.iter().flat_map(|&b| at_intervals(b)).collect();
+    let head = |p: &LoadSharing| {
+        let default = if p.manager().is_some_and(|s| s.interval.is_none()) {
+            " (default)"
+        } else {
+            ""
+        };
+        format!(
+            "{} {}{default}",
+            if p.scheduler == policy::MANAGER_WRR.scheduler {
+                "wrr"
+            } else {
+                "wlc"
+            },
+            seconds(p.interval().unwrap_or(0.0))
+        )
+    };
+    let mut table = String::from("| setting |");
+    for column in &columns {
+        let _ = write!(table, " {} |", head(column));
+    }
+    table.push_str("\n| --- |");
+    for _ in &columns {
+        table.push_str(" ---: |");
+    }
+    table.push('\n');
+    for results in &evaluation.scenarios {
+        let _ = write!(table, "| {} |", short_title(&results.scenario));
+        for &column in &columns {
+            let cell = evaluation
+                .results(results.scenario.key, column)
+                .map_or("-".into(), |r| {
+                    format!("{} ({})", time(r.p99()), time(r.mean()))
+                });
+            let _ = write!(table, " {cell} |");
+        }
+        table.push('\n');
+    }
+    for (label, value) in [
+        (
+            "S5: every share settles after (rounds)",
+            (|step: &StepResponse| rounds(step.ensemble_settling.all_settled_after))
+                as fn(&StepResponse) -> String,
+        ),
+        ("S5: lag-one autocorrelation", |step: &StepResponse| {
+            format!("{:.2}", mean_lag_one(step))
+        }),
+    ] {
+        let _ = write!(table, "| {label} |");
+        for &column in &columns {
+            let cell = evaluation.step_of(column).map_or("-".into(), value);
+            let _ = write!(table, " {cell} |");
+        }
+        table.push('\n');
+    }
+    let failing = |p: LoadSharing| {
+        evaluation
+            .results("s4-fast-failure", p)
+            .map_or("-".into(), |r| r.errors().to_string())
+    };
+    let _ = write!(table, "| S4: failed requests |");
+    for &column in &columns {
+        let _ = write!(table, " {} |", failing(column));
+    }
+    table.push('\n');
+    format!(
+        "## The interval\n\n\
+         The Manager's two schedulers with their default policies, deciding every 1, 2 and \
+         5 s (everything else at its default). Each cell is the 99th percentile and, in \
+         brackets, the mean, over the same seeds as the main tables; below, from the \
+         step-change study, the rounds until the weights settle and the lag-one \
+         autocorrelation after the change, and the failed requests of S4.\n\n{table}\n"
+    )
+}
+
+fn computation_section(evaluation: &Evaluation) -> String {
+    let mut wrr = String::from(
+        "| setting | inverse load (default): mean | p99 | utilization (%) | proportional: \
+         mean | p99 | utilization (%) |\n| --- | ---: | ---: | --- | ---: | ---: | --- |\n",
+    );
+    let mut wlc = String::from(
+        "| setting | capacity (default): mean | p99 | inverse load: mean | p99 |\n\
+         | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    for results in &evaluation.scenarios {
+        let key = results.scenario.key;
+        let get = |p: LoadSharing| evaluation.results(key, p);
+        if let (Some(inverse), Some(proportional)) = (
+            get(policy::MANAGER_WRR),
+            get(policy::MANAGER_WRR_PROPORTIONAL),
+        ) {
+            let _ = writeln!(
+                wrr,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                short_title(&results.scenario),
+                time(inverse.mean()),
+                time(inverse.p99()),
+                per_server(&results.scenario, &inverse.utilization()),
+                time(proportional.mean()),
+                time(proportional.p99()),
+                per_server(&results.scenario, &proportional.utilization()),
+            );
+        }
+        if let (Some(capacity), Some(inverse)) =
+            (get(policy::MANAGER_WLC), get(policy::MANAGER_WLC_INVERSE))
+        {
+            let _ = writeln!(
+                wlc,
+                "| {} | {} | {} | {} | {} |",
+                short_title(&results.scenario),
+                time(capacity.mean()),
+                time(capacity.p99()),
+                time(inverse.mean()),
+                time(inverse.p99()),
+            );
+        }
+    }
+    let step_line = |p: LoadSharing| {
+        evaluation.step_of(p).map_or(String::new(), |step| {
+            format!(
+                "{}: every share {}, lag-one {:.2}",
+                p.name,
+                settles(step.ensemble_settling.all_settled_after),
+                mean_lag_one(step)
+            )
+        })
+    };
+    format!(
+        "## Weight computations the Manager does not use\n\n\
+         Under wrr, the load policy in *proportional-correction* form \
+         (`sim/src/alternatives.rs`): each round multiplies each weight by `(mean L + e) / (L \
+         + e)`, blended by the smoothing, so it stops only where every load index is equal, \
+         where the inverse-load form stops where `weight × (L + e)` is. Under wlc, the \
+         `weighted` policy's inverse-load weights in place of the capacities (what the \
+         configuration refuses). Both at the default interval.\n\n\
+         Under wrr (utilization per server, or by capacity class):\n\n{wrr}\n\
+         Under wlc:\n\n{wlc}\n\
+         After the step change: {}; {}; {}; {}.\n\n",
+        step_line(policy::MANAGER_WRR),
+        step_line(policy::MANAGER_WRR_PROPORTIONAL),
+        step_line(policy::MANAGER_WLC),
+        step_line(policy::MANAGER_WLC_INVERSE),
     )
 }
 
@@ -558,237 +964,352 @@ fn by_class(scenario: &Scenario, values: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The lowest and highest of `values`.
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    })
+}
+
+/// The lowest and highest utilization by capacity class, as (capacity, utilization) of each.
+fn class_extremes(scenario: &Scenario, utilization: &[f64]) -> ((f64, f64), (f64, f64)) {
+    let classes = by_class(scenario, utilization);
+    (classes[0], classes[classes.len() - 1])
+}
+
 /// What the numbers say, and why.
 fn findings_section(evaluation: &Evaluation) -> String {
     let find = |key: &str| evaluation.scenarios.iter().find(|r| r.scenario.key == key);
-    let (Some(paper), Some(scaled), Some(unknown), Some(failing)) = (
-        find("paper"),
-        find("scaled"),
-        find("s1-unknown-capacities"),
-        find("s4-fast-failure"),
-    ) else {
+    let keys = [
+        "paper",
+        "scaled",
+        "s1-unknown-capacities",
+        "s2-known-capacities",
+        "s3-external-load",
+        "s4-fast-failure",
+        "s5-step-change",
+    ];
+    if keys.iter().any(|key| find(key).is_none()) {
         return String::new();
-    };
-    let get = |results: &'_ ScenarioResults, p: LoadSharing| -> PolicyResults {
-        results
-            .policy(p.key)
+    }
+    let get = |key: &str, p: LoadSharing| -> PolicyResults {
+        evaluation
+            .results(key, p)
             .cloned()
-            .expect("every setting runs every policy")
+            .expect("every setting runs every policy and variant")
     };
-    let checks = target_checks(evaluation);
-    let meets_rr = checks.iter().filter(|c| c.meets().0).count();
-    let meets_wlc = checks.iter().filter(|c| c.meets().1).count();
-    let range_vs_wlc = |managed: LoadSharing| {
-        checks
-            .iter()
-            .filter(|c| c.policy == managed)
-            .fold((f64::INFINITY, 0.0f64), |(l, h), c| {
-                (l.min(c.vs_wlc), h.max(c.vs_wlc))
-            })
-    };
-    let (wlc_low, wlc_high) = range_vs_wlc(policy::MANAGER_WRR);
-    let (managed_wlc_low, managed_wlc_high) = range_vs_wlc(policy::MANAGER_WLC);
-    let mut text = String::from(
-        "## What the numbers say, and why
+    let p99_ratio =
+        |key: &str, a: LoadSharing, b: LoadSharing| get(key, a).p99() / get(key, b).p99();
+    let interval = seconds(DEFAULT_INTERVAL.as_secs_f64());
+    let mut text = String::from("## What the numbers say, and why\n\n");
 
-",
-    );
-
-    let rr = get(paper, policy::ROUND_ROBIN);
-    let managed = get(paper, policy::MANAGER_WRR);
-    let static_wrr = get(paper, policy::STATIC_WRR);
-    let wlc = get(paper, policy::IPVS_WLC);
-    let failing_rr = get(failing, policy::ROUND_ROBIN);
-    let failing_wlc = get(failing, policy::IPVS_WLC);
-    let failing_managed = get(failing, policy::MANAGER_WRR);
-    let _ = write!(
-        text,
-        "**Against round robin** the Manager meets the target in {meets_rr} of the {} \
-         (setting, Manager policy) pairs. Wherever round robin gives a slow server more than \
-         it can do, that server's queue grows for the whole run, so round robin's tail is \
-         set by the length of the run (its p99 is {} in setting 1), while the Manager's \
-         weights keep every server below saturation ({}). In S4 round robin has the lower \
-         p99 of the requests that succeed, because the requests it sends to the failing \
-         server fail at once and leave the other three at 60% load; the Manager keeps those \
-         requests and serves them on the other three at 80%. It fails {} requests in all \
-         against round robin's {}.\n\n",
-        checks.len(),
-        time(rr.p99()),
-        time(managed.p99()),
-        failing_managed.errors(),
-        failing_rr.errors(),
-    );
-
-    let classes_scaled = by_class(&scaled.scenario, &get(scaled, policy::MANAGER_WRR).shares());
-    let util_scaled = by_class(
-        &scaled.scenario,
-        &get(scaled, policy::MANAGER_WRR).utilization(),
-    );
-    let total = scaled.scenario.total_capacity();
-    let (small, large) = (classes_scaled[0], classes_scaled[classes_scaled.len() - 1]);
-    let (small_util, large_util) = (util_scaled[0].1, util_scaled[util_scaled.len() - 1].1);
-    let unknown_util = get(unknown, policy::MANAGER_WRR).utilization();
+    // Manager + wlc against IPVS wlc.
+    let vs_wlc = |key: &str| ratio(p99_ratio(key, policy::MANAGER_WLC, policy::IPVS_WLC));
+    let unknown = find("s1-unknown-capacities").expect("checked");
     let slow = unknown
         .scenario
         .capacities
         .iter()
         .position(|&c| c < 1.0)
         .unwrap_or(0);
-    let others = unknown_util
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != slow)
-        .map(|(_, &u)| u)
-        .sum::<f64>()
-        / (unknown_util.len() - 1) as f64;
-    let noise = evaluation
-        .step
-        .first()
-        .map(|step| {
-            step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / step.per_seed.len() as f64
-        })
-        .unwrap_or(0.0);
+    let failing_wlc = get("s4-fast-failure", policy::IPVS_WLC);
     let _ = write!(
         text,
-        "**Against IPVS wlc** the Manager meets the target in {meets_wlc} of the {} pairs; \
-         Manager + wrr's p99 is {} to {} times wlc's. Three reasons, the first the \
-         largest:\n\n\
-         * *Time scale.* wlc looks at every server's connections at every new connection; the \
-         Manager looks every 5 s and sets the proportions in which round robin deals \
-         connections out until its next round. With heavy-tailed sizes a server that has \
-         just taken a class D request holds a second's worth of work or more: wlc routes \
-         around it at once, the Manager's weights not within the interval. Even the exact proportions \
-         (static WRR with the true capacities) have a p99 {} times wlc's in setting 1 \
-         ({} against {}). The Manager's weights, which follow the load, do better than that \
-         ({}), but what wlc acts on is not in a 5-second average.\n\
-         * *The inverse-load formula's fixed point.* `wcf.rs` aims each weight at \
-         `1 / (LMI + e)` relative to the lightest server, so the loop settles where \
-         `weight × (LMI + e)` is the same on every server, not where load per capacity is. \
-         Metrics are divided by the declared capacity, but connections follow the weights: \
-         were the index made of new connections alone, weights would settle in proportion to \
-         the square root of the capacities (the Manager's own simulation test shows it). The \
-         other metrics grow faster than linearly with utilization and pull the weights part \
-         of the way back, not all of it. In setting 2 the Manager gives each server of \
-         capacity {} a share of {}% of the requests (its capacity's share is {}%) and each \
-         of capacity {} {}% ({}%): the small servers run {}% busy, the large {}%. In S1, capacities \
-         unknown, the half-speed server ends {}% busy against {}% for the others. A \
-         weight computation whose fixed point is equal load per capacity (a multiplicative \
-         correction such as `w × mean(LMI) / LMI`, which stops moving only when every index \
-         is equal) would not have this bias; it is not what the Manager implements, and \
-         the simulation measures the Manager as it is.\n\
-         * *Noise.* Counters over 5 s and one probe per server are noisy at these rates: \
-         with nothing changing, a single run's weight shares move from round to round with a \
-         relative standard deviation of {}% (the step study above), so round robin deals \
-         connections in proportions that are off by that much for 5 s at a time.\n\n",
-        checks.len(),
-        ratio(wlc_low),
-        ratio(wlc_high),
-        ratio(static_wrr.p99() / wlc.p99()),
-        time(static_wrr.p99()),
-        time(wlc.p99()),
-        time(managed.p99()),
-        capacity_text(small.0),
-        percent(small.1),
-        percent(small.0 / total),
-        capacity_text(large.0),
-        percent(large.1),
-        percent(large.0 / total),
-        percent(small_util),
-        percent(large_util),
-        percent(unknown_util[slow]),
-        percent(others),
-        percent(noise),
+        "**Manager + wlc against IPVS wlc.** Where the operator's weights are the true \
+         capacities and nothing changes (setting 1, setting 2, S2), Manager + wlc's p99 is \
+         {}, {} and {} times IPVS wlc's: its weights are the measured capacities, which the \
+         median of three rounds keeps within a few percent of the true ones. Where the \
+         operator's weights are wrong or become so, it does better, because IPVS wlc gives \
+         every server connections in proportion to weights that no longer say what the \
+         servers can do: {} times IPVS wlc's p99 in S1, where IPVS wlc, given equal weights, \
+         keeps the half-speed server {}% busy against {}% under Manager + wlc; {} in S3, \
+         where unseen work takes half the first server's speed; {} in S5, where its speed \
+         halves. In S4 its p99 is {} times IPVS wlc's: IPVS wlc fails {} requests on the \
+         failing server at once, which leaves the other three at 60% load, while the \
+         Manager serves those requests on the three at 80%.\n\n",
+        vs_wlc("paper"),
+        vs_wlc("scaled"),
+        vs_wlc("s2-known-capacities"),
+        vs_wlc("s1-unknown-capacities"),
+        percent(get("s1-unknown-capacities", policy::IPVS_WLC).utilization()[slow]),
+        percent(get("s1-unknown-capacities", policy::MANAGER_WLC).utilization()[slow]),
+        vs_wlc("s3-external-load"),
+        vs_wlc("s5-step-change"),
+        vs_wlc("s4-fast-failure"),
+        failing_wlc.errors(),
     );
 
-    let best = get(paper, policy::MANAGER_BEST);
-    let best_scaled = get(scaled, policy::MANAGER_BEST);
-    let _ = write!(
-        text,
-        "**Manager + wlc** keeps wlc's reaction to each connection but gives it the \
-         Manager's compressed, noisy weights instead of the true capacities, and its loop \
-         oscillates (see the step study): its p99 is {} to {} times wlc's. **Manager best** sends \
-         every new connection to one server for a whole interval, several times that \
-         server's capacity for 5 s at these loads: p99 {} in setting 1 and {} in setting \
-         2.\n\n",
-        ratio(managed_wlc_low),
-        ratio(managed_wlc_high),
-        time(best.p99()),
-        time(best_scaled.p99()),
+    // Manager + wrr against IPVS wlc.
+    let (wrr_low, wrr_high) = range(
+        keys.iter()
+            .map(|key| p99_ratio(key, policy::MANAGER_WRR, policy::IPVS_WLC)),
     );
-    let wlc_more = failing_wlc.errors() as f64 / failing_rr.errors().max(1) as f64 - 1.0;
+    let scaled = find("scaled").expect("checked");
+    let ((small_c, small_u), (large_c, large_u)) = class_extremes(
+        &scaled.scenario,
+        &get("scaled", policy::MANAGER_WRR).utilization(),
+    );
     let _ = write!(
         text,
-        "**The fast-failing server (S4).** wlc sends it {:.0}% more requests than round robin \
-         does while it fails ({} errors against {}): it has no connection in progress, so \
-         wlc sees it as the least loaded. It does not draw everything because the Executor \
-         keeps each closed connection for its 120 s FIN timeout, counted as inactive, and \
-         wlc weighs those too; the shorter that timeout, the more a fast-failing server \
-         draws. The Manager's advisor gets status 500 and quiesces it at the next round.\n\n",
+        "**Manager + wrr against IPVS wlc.** Manager + wrr's p99 is {} to {} times IPVS \
+         wlc's over the seven settings. wlc looks at every server's connections at every new \
+         connection; the Manager looks every {interval} and sets the proportions in which \
+         round robin deals connections out until its next round. With heavy-tailed sizes a \
+         server that has just taken a class D request holds a second's worth of work or \
+         more: wlc routes around it at once, round robin not within the interval. Even the \
+         exact proportions (static WRR with the true capacities) have a p99 {} times wlc's \
+         in setting 1 ({} against {}); the Manager's weights, which follow the load, do \
+         better than that ({}). They also settle where `weight × (L + e)` is the same on \
+         every server, not where load per capacity is: in setting 2 the servers of capacity \
+         {} run {}% busy and those of capacity {} {}%.\n\n",
+        ratio(wrr_low),
+        ratio(wrr_high),
+        ratio(p99_ratio("paper", policy::STATIC_WRR, policy::IPVS_WLC)),
+        time(get("paper", policy::STATIC_WRR).p99()),
+        time(get("paper", policy::IPVS_WLC).p99()),
+        time(get("paper", policy::MANAGER_WRR).p99()),
+        capacity_text(small_c),
+        percent(small_u),
+        capacity_text(large_c),
+        percent(large_u),
+    );
+
+    // Against round robin.
+    let rr_unknown = get("s1-unknown-capacities", policy::ROUND_ROBIN);
+    let _ = write!(
+        text,
+        "**Against round robin.** In S1 the Manager's p99 is {} (wrr) and {} (wlc) times \
+         round robin's. Round robin gives the half-speed server a quarter of 80% of the \
+         cluster's 3.5 units, 112% of what it can do, so its queue grows for the whole run \
+         and round robin's tail is set by the length of the run (p99 {}).\n\n",
+        ratio(p99_ratio(
+            "s1-unknown-capacities",
+            policy::MANAGER_WRR,
+            policy::ROUND_ROBIN
+        )),
+        ratio(p99_ratio(
+            "s1-unknown-capacities",
+            policy::MANAGER_WLC,
+            policy::ROUND_ROBIN
+        )),
+        time(rr_unknown.p99()),
+    );
+
+    // The fast-failing server.
+    let failing = find("s4-fast-failure").expect("checked");
+    let failing_rr = get("s4-fast-failure", policy::ROUND_ROBIN);
+    let worst_delay = |p: LoadSharing| {
+        get("s4-fast-failure", p)
+            .runs
+            .iter()
+            .map(|run| quiesce_delay(&failing.scenario, run).unwrap_or(f64::INFINITY))
+            .fold(0.0, f64::max)
+    };
+    let wlc_more = failing_wlc.errors() as f64 / failing_rr.errors().max(1) as f64 - 1.0;
+    let managed_wrr = get("s4-fast-failure", policy::MANAGER_WRR);
+    let managed_wlc = get("s4-fast-failure", policy::MANAGER_WLC);
+    let _ = write!(
+        text,
+        "**The fast-failing server (S4).** IPVS wlc sends it {:.0}% more requests than \
+         round robin does while it fails ({} errors against {}): it has no connection in \
+         progress, so wlc sees it as the least loaded. It does not draw everything because \
+         the Executor keeps each closed connection for its 120 s FIN timeout, counted as \
+         inactive, and wlc weighs those too. The Manager's advisor gets status 500 at its \
+         next round, which quiesces the server at once: at worst {} after the failure \
+         started under Manager + wrr and {} under Manager + wlc, with rounds every \
+         {interval}. Until then the server fails what it is given: Manager + wrr fails {} \
+         requests in all and Manager + wlc {}, more because wlc, like IPVS wlc, sends the \
+         failing server more than its share until the round.\n\n",
         wlc_more * 100.0,
         failing_wlc.errors(),
         failing_rr.errors(),
+        time(worst_delay(policy::MANAGER_WRR)),
+        time(worst_delay(policy::MANAGER_WLC)),
+        managed_wrr.errors(),
+        managed_wlc.errors(),
     );
-    for step in &evaluation.step {
-        let e = &step.ensemble_settling;
-        let runs = step.per_seed.len() as f64;
-        let lag_one = step.per_seed.iter().map(|s| s.lag_one).sum::<f64>() / runs;
-        let settled = e
-            .all_settled_after
-            .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS);
-        let _ = write!(
-            text,
-            "**Step change, {}.** The mean of the runs settles {} after the change, and the \
-             lag-one autocorrelation is {lag_one:.2}: the settling target is {}.{}\n\n",
-            step.policy.name,
-            e.all_settled_after
-                .map_or("never".to_string(), |n| format!("{n} rounds")),
-            if settled && lag_one >= OSCILLATION {
-                format!(
-                    "met for the loop's response; {} of the {} single runs stay within 10% \
-                     of their final share from the third round on, for their own noise",
-                    step.per_seed
-                        .iter()
-                        .filter(|s| s
-                            .changed_settled_after
-                            .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS))
-                        .count(),
-                    step.per_seed.len()
+
+    // The step change.
+    let settle = |p: LoadSharing| {
+        evaluation
+            .step_of(p)
+            .map_or(("-".to_string(), 0.0), |step| {
+                (
+                    settles(step.ensemble_settling.all_settled_after),
+                    mean_lag_one(step),
                 )
-            } else {
-                "missed".to_string()
-            },
-            if lag_one < OSCILLATION {
-                " Under wlc a weight change moves connections at once, and the 120 s of \
-                 inactive connections in wlc's overhead make the effect on `new_conns` far \
-                 larger than in proportion to the weight, so the smoothed loop over-corrects \
-                 every round and the weights flip between high and low."
-            } else {
-                ""
-            },
-        );
-    }
+            })
+    };
+    let (wrr_rounds, wrr_lag) = settle(policy::MANAGER_WRR);
+    let (wlc_rounds, wlc_lag) = settle(policy::MANAGER_WLC);
+    let (inverse_rounds, inverse_lag) = settle(policy::MANAGER_WLC_INVERSE);
+    let _ = write!(
+        text,
+        "**Step change (S5).** After the change, with the defaults, the mean of Manager + \
+         wrr's weight shares {} (lag-one autocorrelation {wrr_lag:.2}) and that of Manager + \
+         wlc's {} (lag-one {wlc_lag:.2}): the median needs two rounds of the halved rate, and \
+         then the weights are the measured capacities, with nothing to overshoot. With \
+         inverse-load weights under wlc the mean {} and the lag-one autocorrelation is \
+         {inverse_lag:.2}{}: a weight raised \
+         draws a burst of connections at once (wlc brings the server's connections per \
+         weight up to the others', 120 s of closed connections included), which the next \
+         round reads as load.\n\n",
+        wrr_rounds,
+        wlc_rounds,
+        inverse_rounds,
+        if inverse_lag < OSCILLATION {
+            ", so the weights flip between high and low"
+        } else {
+            ""
+        },
+    );
+
+    // The interval.
+    let change = |key: &str, faster: LoadSharing, slower: LoadSharing| {
+        (get(key, faster).p99() / get(key, slower).p99() - 1.0) * 100.0
+    };
+    let spread_of = |faster: LoadSharing, slower: LoadSharing| {
+        range(keys.iter().map(|key| change(key, faster, slower)))
+    };
+    let spread_text = |faster: LoadSharing, slower: LoadSharing| {
+        let (low, high) = spread_of(faster, slower);
+        (signed(low), signed(high))
+    };
+    let (wrr1_low, wrr1_high) = spread_text(policy::MANAGER_WRR_1S, policy::MANAGER_WRR_5S);
+    let (wrr2_low, wrr2_high) = spread_text(policy::MANAGER_WRR, policy::MANAGER_WRR_5S);
+    let (wlc1_low, wlc1_high) = spread_text(policy::MANAGER_WLC_1S, policy::MANAGER_WLC_5S);
+    let (wlc2_low, wlc2_high) = spread_text(policy::MANAGER_WLC, policy::MANAGER_WLC_5S);
+    // How much of the reduction 1 s brings against 5 s the default keeps, over the settings.
+    let gain = |p: LoadSharing| {
+        keys.iter()
+            .map(|key| get(key, policy::MANAGER_WRR_5S).p99() - get(key, p).p99())
+            .sum::<f64>()
+    };
+    let kept = gain(policy::MANAGER_WRR) / gain(policy::MANAGER_WRR_1S);
+    let settles_at = |p: LoadSharing| {
+        evaluation.step_of(p).map_or("-".to_string(), |step| {
+            step.ensemble_settling
+                .all_settled_after
+                .map_or("never".to_string(), |n| n.to_string())
+        })
+    };
+    let default_settled = evaluation
+        .step_of(policy::MANAGER_WRR)
+        .and_then(|step| step.ensemble_settling.all_settled_after)
+        .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS);
+    let timeout_fits = nd_manager::config::DEFAULT_ADVISOR_TIMEOUT <= DEFAULT_INTERVAL;
+    let _ = write!(
+        text,
+        "**The interval.** Under wrr a shorter interval helps: against 5 s, the p99 changes \
+         by {wrr1_low} to {wrr1_high} at 1 s and by {wrr2_low} to \
+         {wrr2_high} at 2 s over the seven settings, since round robin's proportions are \
+         corrected sooner; the mean of the shares settles after {} rounds at 1 s, {} at 2 s \
+         and {} at 5 s, and none oscillates. Under wlc it does not matter much ({wlc1_low} to \
+         {wlc1_high} at 1 s, {wlc2_low} to {wlc2_high} at 2 s): the capacities \
+         change only when a server does, and wlc follows the connections in between. The \
+         default is {interval}: under wrr it keeps {:.0}% of what 1 s takes off the p99 \
+         against 5 s (summed over the settings), its weights settle {} {TARGET_SETTLE_ROUNDS} \
+         rounds, and the advisors' default timeout of {} {} the interval.\n\n",
+        settles_at(policy::MANAGER_WRR_1S),
+        settles_at(policy::MANAGER_WRR),
+        settles_at(policy::MANAGER_WRR_5S),
+        kept * 100.0,
+        if default_settled {
+            "within"
+        } else {
+            "later than"
+        },
+        seconds(nd_manager::config::DEFAULT_ADVISOR_TIMEOUT.as_secs_f64()),
+        if timeout_fits { "fits in" } else { "is cut to" },
+    );
+
+    // The proportional form.
+    let better = keys
+        .iter()
+        .filter(|key| p99_ratio(key, policy::MANAGER_WRR_PROPORTIONAL, policy::MANAGER_WRR) < 1.0)
+        .count();
+    let (prop_low, prop_high) = range(keys.iter().map(|key| {
+        (p99_ratio(key, policy::MANAGER_WRR_PROPORTIONAL, policy::MANAGER_WRR) - 1.0) * 100.0
+    }));
+    let (prop_low, prop_high) = (signed(prop_low), signed(prop_high));
+    let ((p_small_c, p_small_u), (p_large_c, p_large_u)) = class_extremes(
+        &scaled.scenario,
+        &get("scaled", policy::MANAGER_WRR_PROPORTIONAL).utilization(),
+    );
+    let (u_low, u_high) = range(
+        get("s1-unknown-capacities", policy::MANAGER_WRR_PROPORTIONAL)
+            .utilization()
+            .into_iter(),
+    );
+    let (prop_rounds, prop_lag) = settle(policy::MANAGER_WRR_PROPORTIONAL);
+    let _ = write!(
+        text,
+        "**The proportional form under wrr.** It changes Manager + wrr's p99 by \
+         {prop_low} to {prop_high} (lower in {better} of the seven settings), but it \
+         is not the Manager's: its weights wander, since each round multiplies the last \
+         round's weights by the noise of this round's loads (after the step change the mean \
+         of its shares {prop_rounds}, lag-one {prop_lag:.2}), and where the \
+         declared capacities differ it does not equalize load per capacity either, but \
+         overshoots the other way: the index divides response times and the `load` metric \
+         by the capacity as it does connection counts, and a slower server's response time \
+         is longer at the same utilization, so equal indexes leave the small servers idle. \
+         In setting 2 its servers of capacity {} run {}% busy and those of capacity {} {}%. \
+         Only with equal declared capacities does it equalize utilization (S1: {}% to \
+         {}%).\n\n",
+        capacity_text(p_small_c),
+        percent(p_small_u),
+        capacity_text(p_large_c),
+        percent(p_large_u),
+        percent(u_low),
+        percent(u_high),
+    );
+
+    let best = get("paper", policy::MANAGER_BEST);
+    let best_scaled = get("scaled", policy::MANAGER_BEST);
+    let _ = write!(
+        text,
+        "**Manager best** sends every new connection to one server for a whole interval, \
+         several times that server's capacity for {interval} at these loads: p99 {} in \
+         setting 1 and {} in setting 2.\n\n",
+        time(best.p99()),
+        time(best_scaled.p99()),
+    );
     text
 }
 
 fn files_section() -> String {
     format!(
         "## Files\n\n\
-         * `{SERIES_DIR}/summary.csv`: every run (setting, policy, seed): requests, errors, \
-         mean, median and p99 response times, each server's share and utilization.\n\
+         * `{SERIES_DIR}/summary.csv`: every run (setting, policy or variant, seed): \
+         requests, errors, mean, median and p99 response times, each server's share and \
+         utilization.\n\
          * `{SERIES_DIR}/cdf.csv`: each setting's and policy's response-time distribution, \
          averaged over the seeds, at 5 points a decade.\n\
          * `{SERIES_DIR}/weights-step.csv`: the weights after every round of the step \
-         study's first seed, for both Manager policies.\n\
-         * `{SERIES_DIR}/step-mean-shares.csv`: the weight shares round by round from 20 \
-         rounds before the change to 60 after, averaged over the step study's seeds.\n"
+         study's first seed from {WEIGHTS_CSV_SECONDS:.0} s before the change to \
+         {WEIGHTS_CSV_SECONDS:.0} s after, for the Manager's two schedulers with its \
+         defaults.\n\
+         * `{SERIES_DIR}/step-mean-shares.csv`: the weight shares round by round from \
+         {} rounds before the change to {STEP_MEAN_ROUNDS} after, averaged over the step \
+         study's seeds, for every policy of the study.\n",
+        crate::study::ROUNDS_BEFORE,
     )
 }
 
-/// Every run as a CSV row.
+/// How far before and after the change `weights-step.csv` goes, in seconds.
+const WEIGHTS_CSV_SECONDS: f64 = 300.0;
+
+/// The rounds after the change `step-mean-shares.csv` and the chart go to.
+const STEP_MEAN_ROUNDS: usize = 60;
+
+/// How far before and after the change the chart's single runs go, in seconds.
+const CHART_WINDOW: f64 = 200.0;
+
+/// Every run, main and variants, as a CSV row.
 pub fn summary_csv(evaluation: &Evaluation) -> String {
     let mut csv =
         String::from("setting,policy,seed,requests,errors,mean_s,p50_s,p99_s,shares,utilization\n");
-    for results in &evaluation.scenarios {
+    for results in evaluation.scenarios.iter().chain(&evaluation.variants) {
         for policy in &results.policies {
             for run in &policy.runs {
                 let join = |values: &[f64]| {
@@ -817,7 +1338,6 @@ pub fn summary_csv(evaluation: &Evaluation) -> String {
     }
     csv
 }
-
 /// Each setting's and policy's mean CDF, from its first point above 0 to its first at 1.
 pub fn cdf_csv(evaluation: &Evaluation) -> String {
     let grid = cdf_grid();
@@ -844,17 +1364,26 @@ fn trimmed<'a>(grid: &'a [f64], cdf: &'a [f64]) -> impl Iterator<Item = (&'a f64
     grid[first..=last].iter().zip(&cdf[first..=last])
 }
 
-/// The weights after every round of the step study's first seed.
+/// The weights after every round of the step study's first seed near the change, for the
+/// Manager's defaults.
 pub fn weights_csv(evaluation: &Evaluation) -> String {
-    let servers = evaluation.step_runs.scenario.capacities.len();
+    let scenario = &evaluation.step_runs.scenario;
+    let change = scenario.at(scenario.disturbances[0].from);
+    let servers = scenario.capacities.len();
     let mut csv = String::from("policy,seed,time_s");
     for server in 1..=servers {
         let _ = write!(csv, ",weight_{server}");
     }
     csv.push('\n');
     for policy in &evaluation.step_runs.policies {
+        if ![policy::MANAGER_WRR.key, policy::MANAGER_WLC.key].contains(&policy.policy.key) {
+            continue;
+        }
         let run = &policy.runs[0];
         for sample in &run.weights {
+            if (sample.time - change).abs() > WEIGHTS_CSV_SECONDS {
+                continue;
+            }
             let weights: Vec<String> = sample.weights.iter().map(u32::to_string).collect();
             let _ = writeln!(
                 csv,
@@ -882,7 +1411,7 @@ pub fn step_mean_csv(evaluation: &Evaluation) -> String {
             .ensemble
             .iter()
             .enumerate()
-            .take(step.rounds_before + 60)
+            .take(step.rounds_before + STEP_MEAN_ROUNDS)
         {
             let round = index as i64 - step.rounds_before as i64 + 1;
             let row: Vec<String> = row.iter().map(|s| format!("{s:.5}")).collect();
@@ -912,14 +1441,21 @@ fn cdf_chart(dir: &Path, results: &ScenarioResults) -> ChartResult<PathBuf> {
 fn step_chart(dir: &Path, evaluation: &Evaluation) -> ChartResult<PathBuf> {
     let scenario = &evaluation.step_runs.scenario;
     let change = scenario.at(scenario.disturbances[0].from);
-    let window = 40.0 * 5.0;
     let mut panels = Vec::new();
+    let shown = [
+        policy::MANAGER_WRR,
+        policy::MANAGER_WLC,
+        policy::MANAGER_WLC_INVERSE,
+    ];
     for policy in &evaluation.step_runs.policies {
+        if !shown.iter().any(|p| p.key == policy.policy.key) {
+            continue;
+        }
         let run = &policy.runs[0];
         let near: Vec<_> = run
             .weights
             .iter()
-            .filter(|w| (w.time - change).abs() <= window)
+            .filter(|w| (w.time - change).abs() <= CHART_WINDOW)
             .cloned()
             .collect();
         let curves = (0..scenario.capacities.len())
@@ -937,8 +1473,10 @@ fn step_chart(dir: &Path, evaluation: &Evaluation) -> ChartResult<PathBuf> {
             .collect();
         panels.push(Panel {
             caption: format!(
-                "{}: weights after each round, seed {}",
-                policy.policy.name, run.seed
+                "{}: weights after each round ({} apart), seed {}",
+                policy.policy.name,
+                seconds(policy.policy.interval().unwrap_or(0.0)),
+                run.seed
             ),
             y_label: "weight".into(),
             curves,
@@ -948,23 +1486,27 @@ fn step_chart(dir: &Path, evaluation: &Evaluation) -> ChartResult<PathBuf> {
     let curves = evaluation
         .step
         .iter()
-        .map(|step: &StepResponse| Curve {
-            label: step.policy.name.to_string(),
-            points: step
-                .ensemble
-                .iter()
-                .enumerate()
-                .take(step.rounds_before + 60)
-                .map(|(index, row)| {
-                    let round = index as f64 - step.rounds_before as f64 + 1.0;
-                    (round * 5.0, row[server] * 100.0)
-                })
-                .collect(),
+        .map(|step: &StepResponse| {
+            let interval = step.policy.interval().unwrap_or(1.0);
+            Curve {
+                label: step.policy.name.to_string(),
+                points: step
+                    .ensemble
+                    .iter()
+                    .enumerate()
+                    .take(step.rounds_before + STEP_MEAN_ROUNDS)
+                    .map(|(index, row)| {
+                        let round = index as f64 - step.rounds_before as f64 + 1.0;
+                        (round * interval, row[server] * 100.0)
+                    })
+                    .filter(|&(t, _)| t.abs() <= CHART_WINDOW)
+                    .collect(),
+            }
         })
         .collect();
     panels.push(Panel {
         caption: format!(
-            "server {}'s share of the weights (%), mean of {} runs, by round (5 s each)",
+            "server {}'s share of the weights (%), mean of {} runs, at each round",
             server + 1,
             evaluation.plan.step_seeds.len()
         ),

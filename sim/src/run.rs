@@ -6,7 +6,7 @@
 //! the end of the window and the run goes on until every request is done, so that the slow
 //! tail of the measured requests is counted too.
 
-use nd_core::sched::Scheduler;
+use nd_core::sched::{Scheduler, SchedulerKind};
 use nd_core::sched_wrr;
 use nd_core::tcp_state::Timeouts;
 
@@ -43,6 +43,8 @@ enum Event {
 /// The Manager's round in progress.
 struct Round {
     id: u64,
+    /// Each server's established connections as the probes went out.
+    at_probe: Vec<u32>,
     outcomes: Vec<Option<ProbeOutcome>>,
     pending: usize,
 }
@@ -59,6 +61,7 @@ struct ManagerState {
 struct Simulation<'a> {
     scenario: &'a Scenario,
     policy: LoadSharing,
+    scheduler: SchedulerKind,
     calendar: Calendar<Event>,
     servers: Vec<SimServer>,
     arrivals: Arrivals,
@@ -97,8 +100,13 @@ impl<'a> Simulation<'a> {
             .map(|(&capacity, &weight)| SimServer::new(capacity, weight, fin_timeout))
             .collect();
         let manager = match policy.weights {
-            WeightSource::Manager(manager_policy) => Some(ManagerState {
-                link: ManagerLink::new(&scenario.declared_capacities(), manager_policy, &weights),
+            WeightSource::Manager(setup) => Some(ManagerState {
+                link: ManagerLink::new(
+                    &scenario.declared_capacities(),
+                    policy.scheduler,
+                    setup,
+                    &weights,
+                ),
                 round: None,
                 rounds: 0,
                 job_seconds: vec![0.0; weights.len()],
@@ -106,10 +114,15 @@ impl<'a> Simulation<'a> {
             }),
             _ => None,
         };
+        // The Manager gives the port its configured scheduler; the Executor runs that one.
+        let scheduler = manager
+            .as_ref()
+            .map_or(policy.scheduler, |m| m.link.scheduler());
         let n = scenario.capacities.len();
         Simulation {
             scenario,
             policy,
+            scheduler,
             calendar: Calendar::new(),
             servers,
             arrivals: Arrivals::new(
@@ -220,7 +233,7 @@ impl<'a> Simulation<'a> {
         for server in &mut self.servers {
             server.expire_closed(now);
         }
-        match self.policy.scheduler.pick(&mut self.servers) {
+        match self.scheduler.pick(&mut self.servers) {
             None => {
                 // Every weight is 0: the Executor drops the SYN.
                 self.conservation.finished += 1;
@@ -269,11 +282,17 @@ impl<'a> Simulation<'a> {
         if now >= self.scenario.end() {
             return;
         }
+        // A round's probes time out by the next round (the timeout is at most the interval),
+        // and when both fall at the same instant the daemon decides on the old round first.
+        if self.manager.as_ref().is_some_and(|m| m.round.is_some()) {
+            self.decide(now);
+        }
         let manager = self.manager.as_mut().expect("rounds only with a Manager");
         manager.rounds += 1;
         let id = manager.rounds;
         let mut round = Round {
             id,
+            at_probe: self.servers.iter().map(SimServer::active).collect(),
             outcomes: vec![None; self.servers.len()],
             pending: 0,
         };
@@ -359,9 +378,11 @@ impl<'a> Simulation<'a> {
             .iter()
             .zip(round.outcomes)
             .zip(&manager.loads)
-            .map(|((server, outcome), &load)| ServerView {
+            .zip(round.at_probe)
+            .map(|(((server, outcome), &load), at_probe)| ServerView {
                 conns: server.conns(),
                 active: server.active(),
+                active_at_probe: at_probe,
                 probe: outcome.unwrap_or(ProbeOutcome::NoAnswer),
                 load,
             })

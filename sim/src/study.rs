@@ -202,3 +202,14 @@ pub fn step_response(scenario: &Scenario, results: &PolicyResults) -> StepRespon
         ensemble_settling,
     }
 }
+
+/// Seconds from the start of the scenario's first disturbance to the first of the
+/// Manager's rounds after it that gives the disturbed server weight 0; `None` if none does.
+pub fn quiesce_delay(scenario: &Scenario, run: &RunSummary) -> Option<f64> {
+    let disturbance = scenario.disturbances.first()?;
+    let from = scenario.at(disturbance.from);
+    run.weights
+        .iter()
+        .find(|sample| sample.time >= from && sample.weights[disturbance.server] == 0)
+        .map(|sample| sample.time - from)
+}

@@ -56,9 +56,37 @@ fn the_manager_brings_the_tail_far_below_round_robin_on_the_paper_setting() {
         rr.p99()
     );
     assert!(!managed.weights.is_empty());
-    // One round every 5 s of the run.
+    // One round every interval of the run.
+    let interval = policy::MANAGER_WRR.interval().unwrap();
     let rounds = managed.weights.len() as f64;
-    assert!((rounds - paper.end() / 5.0).abs() <= 1.0, "{rounds}");
+    assert!((rounds - paper.end() / interval).abs() <= 1.0, "{rounds}");
+}
+
+#[test]
+fn manager_wlc_measures_the_capacities_that_equal_weights_hide() {
+    // S1: every server configured alike, one at half speed. The Manager, told the port is
+    // scheduled by wlc, gives it that scheduler and capacity weights: about half of the
+    // others' for the slow server, where IPVS wlc keeps the equal weights.
+    let unknown = scenario::unknown_capacities(Scale::Quick);
+    let managed = run_quick(&unknown, policy::MANAGER_WLC);
+    let wlc = run_quick(&unknown, policy::IPVS_WLC);
+    let late: Vec<&Vec<u32>> = managed
+        .weights
+        .iter()
+        .filter(|w| w.time > unknown.warm_up)
+        .map(|w| &w.weights)
+        .collect();
+    let mean =
+        |server: usize| late.iter().map(|w| f64::from(w[server])).sum::<f64>() / late.len() as f64;
+    let slow_over_fast = mean(3) / ((mean(0) + mean(1) + mean(2)) / 3.0);
+    assert!((slow_over_fast - 0.5).abs() < 0.05, "{slow_over_fast}");
+    assert!(
+        managed.utilization[3] < wlc.utilization[3] - 0.1,
+        "{:?} {:?}",
+        managed.utilization,
+        wlc.utilization
+    );
+    assert!(managed.p99() < wlc.p99(), "{} {}", managed.p99(), wlc.p99());
 }
 
 #[test]
@@ -114,7 +142,12 @@ fn every_request_finishes_and_no_work_is_lost_or_made_up() {
         if scenario.key == "scaled" {
             continue;
         }
-        for policy in [policy::ROUND_ROBIN, policy::IPVS_WLC, policy::MANAGER_WRR] {
+        for policy in [
+            policy::ROUND_ROBIN,
+            policy::IPVS_WLC,
+            policy::MANAGER_WRR,
+            policy::MANAGER_WLC,
+        ] {
             check_conservation(&scenario, &run_quick(&scenario, policy));
         }
     }
@@ -158,7 +191,7 @@ fn the_manager_quiesces_a_fast_failing_server_and_least_connection_feeds_it() {
         rr.errors
     );
     let quiesced = managed.weights.iter().filter(|w| w.weights[3] == 0).count() as f64;
-    let rounds_failing = failing.measured / 3.0 / 5.0;
+    let rounds_failing = failing.measured / 3.0 / policy::MANAGER_WRR.interval().unwrap();
     assert!(
         (quiesced - rounds_failing).abs() <= 2.0,
         "{quiesced} rounds at weight 0, {rounds_failing} failing"
@@ -186,4 +219,16 @@ fn the_manager_moves_weight_off_a_server_that_slows_down() {
     let before = mean_share(step.warm_up, change);
     let after = mean_share(change + 100.0, step.end());
     assert!(after < 0.8 * before, "share before {before}, after {after}");
+}
+
+#[test]
+fn a_round_whose_probes_time_out_at_the_next_round_still_decides() {
+    // Manager best piles a whole interval's connections on one server, whose probe then
+    // takes longer than the advisor's timeout, which at the default interval is the
+    // interval itself. The round must still decide when it runs out, as the daemon does.
+    let scaled = scenario::scaled(Scale::Quick);
+    let best = run_quick(&scaled, policy::MANAGER_BEST);
+    let interval = policy::MANAGER_BEST.interval().unwrap();
+    let rounds = best.weights.len() as f64;
+    assert!((rounds - scaled.end() / interval).abs() <= 1.0, "{rounds}");
 }

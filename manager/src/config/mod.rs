@@ -1,7 +1,7 @@
 //! The Manager's configuration file: its TOML model, defaults and validation.
 //!
 //! ```toml
-//! interval = "5s"
+//! interval = "2s"
 //! smoothing = 0.5
 //! sensitivity = 0.05
 //! max_weight = 100
@@ -39,7 +39,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use nd_netlink_proto::family::{MAX_SERVERS_PER_PORT, MAX_WEIGHT};
-use ndadm::model::Service;
+use ndadm::model::{SchedulerKind, Service};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -50,7 +50,7 @@ use crate::agent_report;
 use crate::metric::{Metric, MetricWeight};
 
 /// How often the Manager reads the Executor and decides, unless configured.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 /// The share of the previous weight kept in each new weight, unless configured.
 pub const DEFAULT_SMOOTHING: f64 = 0.5;
 /// The relative weight change below which nothing is committed, unless configured.
@@ -136,10 +136,13 @@ pub struct HostMetricConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
-    /// Weights in inverse proportion to load.
+    /// Weights in inverse proportion to load (the default under `wrr`).
     Weighted,
     /// Every new connection to the least-loaded healthy server.
     Best,
+    /// Weights in proportion to each server's measured capacity (the default under `wlc`
+    /// and `sed`).
+    Capacity,
 }
 
 impl Policy {
@@ -148,7 +151,25 @@ impl Policy {
         match self {
             Policy::Weighted => "weighted",
             Policy::Best => "best",
+            Policy::Capacity => "capacity",
         }
+    }
+
+    /// The policy a service scheduled by `scheduler` has when the file names none: weights
+    /// that follow load for round robin, which deals connections out blind to the servers'
+    /// state, and capacities for the schedulers that follow each server's connections.
+    pub fn default_for(scheduler: SchedulerKind) -> Policy {
+        match scheduler {
+            SchedulerKind::Wrr => Policy::Weighted,
+            SchedulerKind::Wlc | SchedulerKind::Sed => Policy::Capacity,
+        }
+    }
+
+    /// Whether the policy's weights may be given to `scheduler`. The load-following
+    /// policies fight a scheduler that already reacts to every connection (the weights
+    /// oscillate), so only `capacity` goes with `wlc` and `sed`.
+    pub fn suits(self, scheduler: SchedulerKind) -> bool {
+        self == Policy::Capacity || scheduler == SchedulerKind::Wrr
     }
 }
 
@@ -157,6 +178,8 @@ impl Policy {
 pub struct ServiceConfig {
     /// The `VIP:PORT`.
     pub service: Service,
+    /// The Executor's connection scheduler for the port.
+    pub scheduler: SchedulerKind,
     /// How weights are computed.
     pub policy: Policy,
     /// The servers, in file order.
@@ -254,7 +277,8 @@ struct RawHostMetric {
 struct RawService {
     vip: Spanned<String>,
     port: Spanned<i64>,
-    policy: Option<Policy>,
+    scheduler: Option<Spanned<String>>,
+    policy: Option<Spanned<Policy>>,
     #[serde(default)]
     server: Vec<RawServer>,
 }
@@ -281,6 +305,19 @@ fn unicast_address(text: &String) -> Result<Ipv4Addr, String> {
         return Err(format!("{address} is not a unicast address"));
     }
     Ok(address)
+}
+
+fn scheduler_name(text: &String) -> Result<SchedulerKind, String> {
+    SchedulerKind::from_name(text).ok_or_else(|| {
+        let names: Vec<String> = SchedulerKind::ALL
+            .iter()
+            .map(|kind| format!("\"{}\"", kind.name()))
+            .collect();
+        format!(
+            "\"{text}\" is not a scheduler; known are {}",
+            names.join(", ")
+        )
+    })
 }
 
 fn metric_name(text: &String) -> Result<String, String> {
@@ -572,9 +609,34 @@ impl RawService {
             )?;
             servers.push(ServerConfig { address, capacity });
         }
+        let scheduler = checked(
+            source,
+            "service.scheduler",
+            self.scheduler.as_ref(),
+            SchedulerKind::default(),
+            scheduler_name,
+        )?;
+        let policy = match &self.policy {
+            Some(policy) => required(source, "service.policy", policy, |&policy| {
+                if policy.suits(scheduler) {
+                    Ok(policy)
+                } else {
+                    Err(format!(
+                        "policy \"{}\" follows load, which the {} scheduler already does \
+                         for every connection; with {} the weights are capacities (policy \
+                         \"capacity\", the default)",
+                        policy.name(),
+                        scheduler.name(),
+                        scheduler.name()
+                    ))
+                }
+            })?,
+            None => Policy::default_for(scheduler),
+        };
         Ok(ServiceConfig {
             service,
-            policy: self.policy.unwrap_or(Policy::Weighted),
+            scheduler,
+            policy,
             servers,
         })
     }

@@ -10,7 +10,7 @@ const MINIMAL: &str = "[metrics]\nactive_conns = 1\n";
 #[test]
 fn the_documented_example_is_valid() {
     let config = parse(include_str!("../../examples/nd-manager.toml")).unwrap();
-    assert_eq!(config.interval, Duration::from_secs(5));
+    assert_eq!(config.interval, DEFAULT_INTERVAL);
     assert_eq!(
         config.metrics,
         vec![
@@ -44,6 +44,7 @@ fn the_documented_example_is_valid() {
     assert_eq!(config.host_metrics[0].stale_after, Duration::from_secs(15));
     let service = &config.services[0];
     assert_eq!(service.service.to_string(), "10.0.0.100:80");
+    assert_eq!(service.scheduler, SchedulerKind::Wrr);
     assert_eq!(service.policy, Policy::Weighted);
     let capacities: Vec<f64> = service.servers.iter().map(|s| s.capacity).collect();
     assert_eq!(capacities, vec![1.0, 2.0, 1.0]);
@@ -90,6 +91,33 @@ server = [{ address = "10.0.0.11" }]
     assert_eq!(config.host_metrics[0].stale_after, Duration::from_secs(6));
     assert_eq!(config.services[0].policy, Policy::Best);
     assert_eq!(config.services[0].servers[0].capacity, 1.0);
+}
+
+#[test]
+fn the_scheduler_defaults_to_wrr_and_chooses_the_default_policy() {
+    let config = parse(
+        "[metrics]\nactive_conns = 1\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 81\nscheduler = \"wlc\"\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 82\nscheduler = \"sed\"\n\
+         [[service]]\nvip = \"10.0.0.1\"\nport = 83\nscheduler = \"wrr\"\n\
+         policy = \"capacity\"\n",
+    )
+    .unwrap();
+    let chosen: Vec<(SchedulerKind, Policy)> = config
+        .services
+        .iter()
+        .map(|s| (s.scheduler, s.policy))
+        .collect();
+    assert_eq!(
+        chosen,
+        vec![
+            (SchedulerKind::Wrr, Policy::Weighted),
+            (SchedulerKind::Wlc, Policy::Capacity),
+            (SchedulerKind::Sed, Policy::Capacity),
+            (SchedulerKind::Wrr, Policy::Capacity),
+        ]
+    );
 }
 
 #[test]
@@ -222,7 +250,7 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
          timeout = \"10s\"\n",
         6,
         "advisor.timeout",
-        "10s is longer than the interval (5s); a probe must end before the next decision",
+        "10s is longer than the interval (2s); a probe must end before the next decision",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[advisor]]\nname = \"web\"\nkind = \"http\"\n\
@@ -267,7 +295,37 @@ const ERRORS: &[(&str, usize, &str, &str)] = &[
          policy = \"fastest\"\n",
         6,
         "policy",
-        "unknown variant `fastest`, expected `weighted` or `best`",
+        "unknown variant `fastest`, expected one of `weighted`, `best`, `capacity`",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = \"lc\"\n",
+        6,
+        "service.scheduler",
+        "\"lc\" is not a scheduler; known are \"wrr\", \"wlc\", \"sed\"",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = 3\n",
+        6,
+        "scheduler",
+        "invalid type: integer `3`, expected a string",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         policy = \"weighted\"\nscheduler = \"wlc\"\n",
+        6,
+        "service.policy",
+        "policy \"weighted\" follows load, which the wlc scheduler already does for every \
+         connection; with wlc the weights are capacities (policy \"capacity\", the default)",
+    ),
+    (
+        "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\
+         scheduler = \"sed\"\npolicy = \"best\"\n",
+        7,
+        "service.policy",
+        "policy \"best\" follows load, which the sed scheduler already does for every \
+         connection; with sed the weights are capacities (policy \"capacity\", the default)",
     ),
     (
         "[metrics]\nactive_conns = 1\n[[service]]\nvip = \"10.0.0.1\"\nport = 80\n\

@@ -74,6 +74,7 @@ fn healthy() -> Observations {
     Observations {
         advisors: AdvisorResults::new(advisors),
         host,
+        probe_connections: None,
     }
 }
 
@@ -190,4 +191,112 @@ fn the_weight_computation_can_be_replaced() {
     assert_eq!(executor.weight(SERVICE, S11), Some(42));
     assert_eq!(executor.weight(SERVICE, S12), Some(42));
     assert_eq!(executor.weight(SERVICE, STRANGER), Some(7));
+}
+
+/// A wlc port probed by an HTTP advisor (and a TCP one, which does not time the server's
+/// work), whose servers also serve port 443.
+const CAPACITY: &str = r#"
+smoothing = 0
+sensitivity = 0
+[metrics]
+active_conns = 1
+[[advisor]]
+name = "web"
+kind = "http"
+[[advisor]]
+name = "alive"
+kind = "tcp"
+port = 22
+[[service]]
+vip = "10.0.0.100"
+port = 80
+scheduler = "wlc"
+server = [{ address = "10.0.0.11" }, { address = "10.0.0.12", capacity = 4 }]
+"#;
+
+fn verdict(
+    advisor: &str,
+    server: Ipv4Addr,
+    port: u16,
+    ms: u64,
+) -> (crate::advisor::Probe, Verdict) {
+    (
+        crate::advisor::Probe {
+            advisor: advisor.into(),
+            server,
+            port,
+        },
+        Verdict::Up {
+            response: Duration::from_millis(ms),
+        },
+    )
+}
+
+#[test]
+fn capacity_weights_come_from_the_http_probe_and_every_port_s_connections() {
+    let config = Config::parse("manager.toml", CAPACITY).unwrap();
+    assert_eq!(config.services[0].policy, crate::config::Policy::Capacity);
+    let executor = MemoryExecutor::new();
+    executor.insert(SERVICE, S11, 1);
+    executor.insert(SERVICE, S12, 1);
+    let tls = Service::new(SERVICE.vip, 443);
+    executor.insert(tls, S11, 1);
+    set_counters(&executor, S11, 0, 0);
+    executor.with(|state| {
+        for reading in state.servers.iter_mut() {
+            reading.active = match (reading.service.port, reading.server) {
+                (80, s) if s == S11 => 2,
+                (443, _) => 1,
+                _ => 7,
+            };
+        }
+    });
+    let observations = Observations {
+        // S11: 3 connections over both ports and a probe of 8 ms: 500 a second. S12: 7
+        // connections and 4 ms: 2000 a second. The TCP advisor's 100 ms do not count.
+        advisors: AdvisorResults::new(HashMap::from([
+            verdict("web", S11, 80, 8),
+            verdict("web", S12, 80, 4),
+            verdict("alive", S11, 22, 100),
+            verdict("alive", S12, 22, 100),
+        ])),
+        host: HostSnapshot::new(),
+        probe_connections: None,
+    };
+    let mut feedback = Feedback::new();
+    let decisions = feedback.run(&config, &executor, &observations).unwrap();
+    let timing = decisions[0].servers[0].input.timing.unwrap();
+    assert_eq!(timing.connections, 3);
+    assert!((timing.seconds - 0.008).abs() < 1e-12);
+    assert_eq!(executor.weight(SERVICE, S11), Some(25));
+    assert_eq!(executor.weight(SERVICE, S12), Some(100));
+
+    // Connections counted as the probes went out stand in for the pass's reading: with 7 on
+    // S11, a rate of 1000 a second. After two rounds of 500, one such round is outvoted by
+    // the median; the second carries it.
+    feedback.run(&config, &executor, &observations).unwrap();
+    let counted = Observations {
+        probe_connections: Some(HashMap::from([(S11, 7), (S12, 7)])),
+        ..observations.clone()
+    };
+    let decisions = feedback.run(&config, &executor, &counted).unwrap();
+    assert_eq!(decisions[0].servers[0].input.timing.unwrap().connections, 7);
+    assert_eq!(executor.weight(SERVICE, S11), Some(25));
+    feedback.run(&config, &executor, &counted).unwrap();
+    assert_eq!(executor.weight(SERVICE, S11), Some(50));
+    assert_eq!(executor.weight(SERVICE, S12), Some(100));
+
+    // Without the HTTP advisor's timing the declared capacities, 1 and 4, decide.
+    let untimed = Observations {
+        advisors: AdvisorResults::new(HashMap::from([
+            verdict("alive", S11, 22, 100),
+            verdict("alive", S12, 22, 1),
+        ])),
+        host: HostSnapshot::new(),
+        probe_connections: None,
+    };
+    executor.with(|state| state.servers.iter_mut().for_each(|r| r.weight = 1));
+    Feedback::new().run(&config, &executor, &untimed).unwrap();
+    assert_eq!(executor.weight(SERVICE, S11), Some(25));
+    assert_eq!(executor.weight(SERVICE, S12), Some(100));
 }

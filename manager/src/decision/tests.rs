@@ -34,12 +34,18 @@ fn server(index: usize, old_weight: u32, active: f64, ms: f64) -> ServerInput {
         old_weight,
         down: Vec::new(),
         values: vec![Some(active), Some(ms)],
+        timing: Some(ProbeTiming {
+            seconds: ms / 1000.0,
+            connections: active as u32,
+        }),
+        rates: RecentRates::new(),
     }
 }
 
 fn down(mut server: ServerInput) -> ServerInput {
     server.down.push("advisor http: connection refused".into());
     server.values[1] = None;
+    server.timing = None;
     server
 }
 

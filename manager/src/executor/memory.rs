@@ -1,25 +1,27 @@
 //! An Executor held in memory, refusing what the kernel's refuses: a dry-run target, and the
 //! Executor that tests and simulations drive.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, PoisonError};
 
-use ndadm::model::{Service, WeightEntry};
+use ndadm::model::{SchedulerKind, Service, WeightEntry};
 
-use super::{Executor, ExecutorError, ServerReading};
+use super::{Executor, ExecutorError, PortReading, ServerReading};
 
 /// The objects, counters and commits of a [`MemoryExecutor`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryState {
     /// The cluster addresses.
     pub vips: BTreeSet<Ipv4Addr>,
-    /// The ports.
-    pub ports: BTreeSet<Service>,
+    /// The ports, with the scheduler each runs.
+    pub ports: BTreeMap<Service, SchedulerKind>,
     /// The servers, with weights and counters that the holder may change.
     pub servers: Vec<ServerReading>,
     /// Every `set_weights` accepted, in order.
     pub commits: Vec<(Service, Vec<WeightEntry>)>,
+    /// Every `set_scheduler` accepted, in order.
+    pub scheduler_changes: Vec<(Service, SchedulerKind)>,
     /// While set, every request fails as if the module were not loaded.
     pub unreachable: bool,
 }
@@ -41,11 +43,12 @@ impl MemoryExecutor {
         f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Adds `server` behind `service` with `weight`, creating the VIP and port if needed.
+    /// Adds `server` behind `service` with `weight`, creating the VIP and port (scheduled by
+    /// `wrr`) if needed.
     pub fn insert(&self, service: Service, server: Ipv4Addr, weight: u32) {
         self.with(|state| {
             state.vips.insert(service.vip);
-            state.ports.insert(service);
+            state.ports.entry(service).or_default();
             state.servers.push(ServerReading {
                 service,
                 server,
@@ -67,6 +70,11 @@ impl MemoryExecutor {
         })
     }
 
+    /// The scheduler of the port of `service`, if it is there.
+    pub fn scheduler(&self, service: Service) -> Option<SchedulerKind> {
+        self.with(|state| state.ports.get(&service).copied())
+    }
+
     fn request<T>(
         &self,
         f: impl FnOnce(&mut MemoryState) -> Result<T, String>,
@@ -85,8 +93,17 @@ impl Executor for MemoryExecutor {
         self.request(|state| Ok(state.vips.iter().copied().collect()))
     }
 
-    fn ports(&self) -> Result<Vec<Service>, ExecutorError> {
-        self.request(|state| Ok(state.ports.iter().copied().collect()))
+    fn ports(&self) -> Result<Vec<PortReading>, ExecutorError> {
+        self.request(|state| {
+            Ok(state
+                .ports
+                .iter()
+                .map(|(&service, scheduler)| PortReading {
+                    service,
+                    scheduler: scheduler.name().to_string(),
+                })
+                .collect())
+        })
     }
 
     fn servers(&self) -> Result<Vec<ServerReading>, ExecutorError> {
@@ -102,11 +119,27 @@ impl Executor for MemoryExecutor {
         })
     }
 
-    fn add_port(&self, service: Service) -> Result<(), ExecutorError> {
+    fn add_port(&self, service: Service, scheduler: SchedulerKind) -> Result<(), ExecutorError> {
         self.request(|state| {
-            if !state.vips.contains(&service.vip) || !state.ports.insert(service) {
+            if !state.vips.contains(&service.vip) || state.ports.contains_key(&service) {
                 return Err(format!("add port {service}: refused"));
             }
+            state.ports.insert(service, scheduler);
+            Ok(())
+        })
+    }
+
+    fn set_scheduler(
+        &self,
+        service: Service,
+        scheduler: SchedulerKind,
+    ) -> Result<(), ExecutorError> {
+        self.request(|state| {
+            let Some(current) = state.ports.get_mut(&service) else {
+                return Err(format!("change port {service}: No such file or directory"));
+            };
+            *current = scheduler;
+            state.scheduler_changes.push((service, scheduler));
             Ok(())
         })
     }
@@ -117,7 +150,7 @@ impl Executor for MemoryExecutor {
                 .servers
                 .iter()
                 .any(|s| s.service == service && s.server == server);
-            if !state.ports.contains(&service) || present {
+            if !state.ports.contains_key(&service) || present {
                 return Err(format!("add server {server} to {service}: refused"));
             }
             state.servers.push(ServerReading {
@@ -181,6 +214,33 @@ mod tests {
         assert_eq!(executor.weight(service, a), Some(5));
         assert_eq!(executor.weight(service, b), Some(7));
         assert_eq!(executor.with(|s| s.commits.len()), 1);
+    }
+
+    #[test]
+    fn ports_keep_their_scheduler_and_change_it_on_request() {
+        let executor = MemoryExecutor::new();
+        let vip = Ipv4Addr::new(10, 0, 0, 100);
+        let (web, tls) = (Service::new(vip, 80), Service::new(vip, 443));
+        assert!(
+            executor.add_port(web, SchedulerKind::Wlc).is_err(),
+            "no VIP yet"
+        );
+        executor.add_vip(vip).unwrap();
+        executor.add_port(web, SchedulerKind::Wlc).unwrap();
+        assert!(executor.add_port(web, SchedulerKind::Sed).is_err());
+        executor.insert(tls, Ipv4Addr::new(10, 0, 0, 11), 1);
+        let ports = executor.ports().unwrap();
+        assert_eq!(ports.len(), 2);
+        assert!(ports[0].runs(SchedulerKind::Wlc) && ports[1].runs(SchedulerKind::Wrr));
+        executor.set_scheduler(tls, SchedulerKind::Sed).unwrap();
+        assert_eq!(executor.scheduler(tls), Some(SchedulerKind::Sed));
+        assert!(executor
+            .set_scheduler(Service::new(vip, 8080), SchedulerKind::Sed)
+            .is_err());
+        assert_eq!(
+            executor.with(|s| s.scheduler_changes.clone()),
+            vec![(tls, SchedulerKind::Sed)]
+        );
     }
 
     #[test]

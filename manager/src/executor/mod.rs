@@ -10,7 +10,7 @@ mod netlink;
 use std::net::Ipv4Addr;
 
 use ndadm::client::Error;
-use ndadm::model::{Service, WeightEntry};
+use ndadm::model::{SchedulerKind, Service, WeightEntry};
 
 pub use memory::MemoryExecutor;
 pub use netlink::NetlinkExecutor;
@@ -23,6 +23,23 @@ pub struct ExecutorError(pub String);
 impl From<Error> for ExecutorError {
     fn from(error: Error) -> Self {
         ExecutorError(error.to_string())
+    }
+}
+
+/// One port as the Executor reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortReading {
+    /// The port.
+    pub service: Service,
+    /// The name of the scheduler it runs; a name this Manager does not know (from a newer
+    /// module) is kept as it is.
+    pub scheduler: String,
+}
+
+impl PortReading {
+    /// Whether the port runs `scheduler`.
+    pub fn runs(&self, scheduler: SchedulerKind) -> bool {
+        self.scheduler == scheduler.name()
     }
 }
 
@@ -45,14 +62,21 @@ pub struct ServerReading {
 pub trait Executor: Send + Sync {
     /// Every cluster address.
     fn vips(&self) -> Result<Vec<Ipv4Addr>, ExecutorError>;
-    /// Every port.
-    fn ports(&self) -> Result<Vec<Service>, ExecutorError>;
+    /// Every port, with its scheduler.
+    fn ports(&self) -> Result<Vec<PortReading>, ExecutorError>;
     /// Every server of every port, with its weight and counters.
     fn servers(&self) -> Result<Vec<ServerReading>, ExecutorError>;
     /// Adds cluster address `vip`.
     fn add_vip(&self, vip: Ipv4Addr) -> Result<(), ExecutorError>;
-    /// Adds the port of `service`.
-    fn add_port(&self, service: Service) -> Result<(), ExecutorError>;
+    /// Adds the port of `service`, scheduled by `scheduler`.
+    fn add_port(&self, service: Service, scheduler: SchedulerKind) -> Result<(), ExecutorError>;
+    /// Changes the scheduler of the port of `service`; its open connections stay with their
+    /// servers.
+    fn set_scheduler(
+        &self,
+        service: Service,
+        scheduler: SchedulerKind,
+    ) -> Result<(), ExecutorError>;
     /// Adds `server` behind `service` with weight 1.
     fn add_server(&self, service: Service, server: Ipv4Addr) -> Result<(), ExecutorError>;
     /// Sets the weight of every server of `service` in one request; `weights` names them all.

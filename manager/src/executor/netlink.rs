@@ -4,9 +4,9 @@ use std::net::Ipv4Addr;
 use std::sync::{Mutex, PoisonError};
 
 use ndadm::client::{Client, Error, ErrorKind};
-use ndadm::model::{PortOptions, ServerOptions, Service, WeightEntry};
+use ndadm::model::{PortOptions, SchedulerKind, ServerOptions, Service, WeightEntry};
 
-use super::{Executor, ExecutorError, ServerReading};
+use super::{Executor, ExecutorError, PortReading, ServerReading};
 
 /// The Executor of this network namespace, over generic netlink.
 ///
@@ -47,9 +47,15 @@ impl Executor for NetlinkExecutor {
         Ok(vips.into_iter().map(|vip| vip.vip).collect())
     }
 
-    fn ports(&self) -> Result<Vec<Service>, ExecutorError> {
+    fn ports(&self) -> Result<Vec<PortReading>, ExecutorError> {
         let ports = self.with_client(Client::ports)?;
-        Ok(ports.iter().map(|port| port.service()).collect())
+        Ok(ports
+            .into_iter()
+            .map(|port| PortReading {
+                service: port.service(),
+                scheduler: port.scheduler,
+            })
+            .collect())
     }
 
     fn servers(&self) -> Result<Vec<ServerReading>, ExecutorError> {
@@ -70,8 +76,16 @@ impl Executor for NetlinkExecutor {
         self.with_client(|client| client.add_vip(vip))
     }
 
-    fn add_port(&self, service: Service) -> Result<(), ExecutorError> {
-        self.with_client(|client| client.add_port(service, PortOptions::default()))
+    fn add_port(&self, service: Service, scheduler: SchedulerKind) -> Result<(), ExecutorError> {
+        self.with_client(|client| client.add_port(service, PortOptions::scheduled(scheduler)))
+    }
+
+    fn set_scheduler(
+        &self,
+        service: Service,
+        scheduler: SchedulerKind,
+    ) -> Result<(), ExecutorError> {
+        self.with_client(|client| client.set_port(service, PortOptions::scheduled(scheduler)))
     }
 
     fn add_server(&self, service: Service, server: Ipv4Addr) -> Result<(), ExecutorError> {
