@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use ndadm::model::{Service, WeightEntry};
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::advisor::{AdvisorResults, Verdict};
 use crate::config::{AdvisorKind, Config, ServerConfig};
@@ -87,6 +87,9 @@ impl Feedback {
         observations: &Observations,
     ) -> Result<Vec<Decision>, ExecutorError> {
         let readings = executor.servers()?;
+        // A standby's weights come from its active peer (nd-syncd): it decides, to log what it
+        // would do, but commits nothing. An Executor that cannot tell is taken as active.
+        let standby = executor.is_standby().unwrap_or(false);
         let inputs = self.inputs.observe(&readings);
         let connections = match &observations.probe_connections {
             Some(connections) => connections.clone(),
@@ -159,7 +162,15 @@ impl Feedback {
                 );
             }
             if decision.outcome.is_commit() {
-                commit(executor, &decision, &on_port);
+                if standby {
+                    info!(
+                        service = %service.service,
+                        "standby: {} keeps the weights its active peer gives it",
+                        service.service
+                    );
+                } else {
+                    commit(executor, &decision, &on_port);
+                }
             }
             decisions.push(decision);
         }

@@ -97,6 +97,23 @@ fn a_pass_commits_one_request_per_port_keeping_unmanaged_weights() {
 }
 
 #[test]
+fn a_standby_decides_but_commits_nothing_until_it_is_active() {
+    let (config, executor) = (config(), executor());
+    set_counters(&executor, S11, 100, 10);
+    set_counters(&executor, S12, 100, 30);
+    executor.with(|state| state.standby = true);
+    let mut feedback = Feedback::new();
+    let decisions = feedback.run(&config, &executor, &healthy()).unwrap();
+    assert!(decisions[0].outcome.is_commit());
+    assert!(executor.with(|state| state.commits.is_empty()));
+    assert_eq!(executor.weight(SERVICE, S11), Some(1));
+    // Taking over, it commits from the weights it has.
+    executor.with(|state| state.standby = false);
+    feedback.run(&config, &executor, &healthy()).unwrap();
+    assert_eq!(executor.with(|state| state.commits.len()), 1);
+}
+
+#[test]
 fn new_connections_enter_from_the_second_reading() {
     let (config, executor) = (config(), executor());
     let mut feedback = Feedback::new();

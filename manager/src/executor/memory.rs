@@ -24,6 +24,8 @@ pub struct MemoryState {
     pub scheduler_changes: Vec<(Service, SchedulerKind)>,
     /// While set, every request fails as if the module were not loaded.
     pub unreachable: bool,
+    /// Whether the Executor is a standby.
+    pub standby: bool,
 }
 
 /// An Executor in memory.
@@ -89,6 +91,10 @@ impl MemoryExecutor {
 }
 
 impl Executor for MemoryExecutor {
+    fn is_standby(&self) -> Result<bool, ExecutorError> {
+        self.request(|state| Ok(state.standby))
+    }
+
     fn vips(&self) -> Result<Vec<Ipv4Addr>, ExecutorError> {
         self.request(|state| Ok(state.vips.iter().copied().collect()))
     }

@@ -81,4 +81,7 @@ pub trait Executor: Send + Sync {
     fn add_server(&self, service: Service, server: Ipv4Addr) -> Result<(), ExecutorError>;
     /// Sets the weight of every server of `service` in one request; `weights` names them all.
     fn set_weights(&self, service: Service, weights: &[WeightEntry]) -> Result<(), ExecutorError>;
+    /// Whether the Executor is the standby of a pair of dispatchers, whose weights follow
+    /// its active peer's.
+    fn is_standby(&self) -> Result<bool, ExecutorError>;
 }

@@ -4,7 +4,9 @@ use std::net::Ipv4Addr;
 use std::sync::{Mutex, PoisonError};
 
 use ndadm::client::{Client, Error, ErrorKind};
-use ndadm::model::{PortOptions, SchedulerKind, ServerOptions, Service, WeightEntry};
+use ndadm::model::{
+    HaRole, PortOptions, SchedulerKind, ServerOptions, Service, WeightEntry, WireState,
+};
 
 use super::{Executor, ExecutorError, PortReading, ServerReading};
 
@@ -42,6 +44,11 @@ impl NetlinkExecutor {
 }
 
 impl Executor for NetlinkExecutor {
+    fn is_standby(&self) -> Result<bool, ExecutorError> {
+        let status = self.with_client(|client| client.ha())?;
+        Ok(status.role == WireState::Known(HaRole::Standby))
+    }
+
     fn vips(&self) -> Result<Vec<Ipv4Addr>, ExecutorError> {
         let vips = self.with_client(Client::vips)?;
         Ok(vips.into_iter().map(|vip| vip.vip).collect())
