@@ -40,7 +40,11 @@ pub(crate) struct AffinityTable {
 
 impl AffinityTable {
     pub(crate) fn new(seed: u32) -> Result<Pin<KBox<Self>>> {
-        let table = Table::new(DEFAULT_LIMIT)?;
+        let table = Table::new(
+            DEFAULT_LIMIT,
+            kernel::c_str!("nd_affinity_stripe"),
+            kernel::static_lock_class!(),
+        )?;
         KBox::pin_init(
             pin_init!(AffinityTable {
                 seed,

@@ -85,7 +85,11 @@ pub(crate) struct ConnTable {
 impl ConnTable {
     /// An empty table whose hash is keyed with `seed`.
     pub(crate) fn new(seed: u32) -> Result<Pin<KBox<Self>>> {
-        let table = StripedTable::new(DEFAULT_LIMIT)?;
+        let table = StripedTable::new(
+            DEFAULT_LIMIT,
+            kernel::c_str!("nd_conn_stripe"),
+            kernel::static_lock_class!(),
+        )?;
         KBox::pin_init(
             pin_init!(ConnTable {
                 seed,

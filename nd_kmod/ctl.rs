@@ -571,6 +571,7 @@ fn drop_attr(reason: DropReason) -> u16 {
         DropReason::NoRoute => drops::NO_ROUTE,
         DropReason::NoMemory => drops::NO_MEMORY,
         DropReason::HalfOpenEvicted => drops::HALF_OPEN_EVICTED,
+        DropReason::Standby => drops::STANDBY,
     }
 }
 

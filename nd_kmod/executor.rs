@@ -304,10 +304,12 @@ impl Hook for Executor {
         let Some(vip) = services.vip(ip.daddr) else {
             return skb.accept();
         };
-        // A standby holds its peer's table and dispatches nothing; while it has the cluster
-        // address, its host answers as if there were no balancer.
+        // A standby holds its peer's table and dispatches nothing. Its host must not answer
+        // either: while keepalived moves the address, before the notify script makes this
+        // Executor active, the host would reset every connection it does not hold.
         if self.sync.is_standby() {
-            return skb.accept();
+            self.drops.count(DropReason::Standby);
+            return skb.drop_packet();
         }
         match ip.protocol {
             IPPROTO_TCP => {}

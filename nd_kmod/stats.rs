@@ -275,11 +275,13 @@ pub(crate) enum DropReason {
     NoMemory,
     /// Not a packet: the state a flood's SYN had created, given up for a new connection.
     HalfOpenEvicted,
+    /// A packet to a cluster address while standby.
+    Standby,
 }
 
 impl DropReason {
     /// Every reason.
-    pub(crate) const ALL: [DropReason; 8] = [
+    pub(crate) const ALL: [DropReason; 9] = [
         DropReason::NoServer,
         DropReason::TableFull,
         DropReason::Filtered,
@@ -288,11 +290,12 @@ impl DropReason {
         DropReason::NoRoute,
         DropReason::NoMemory,
         DropReason::HalfOpenEvicted,
+        DropReason::Standby,
     ];
 }
 
 /// The namespace's drops by reason; under a flood every CPU counts them.
-pub(crate) struct Drops(PerCpuCounters<8>);
+pub(crate) struct Drops(PerCpuCounters<9>);
 
 impl Drops {
     pub(crate) fn new() -> Result<Self> {
@@ -309,6 +312,7 @@ impl Drops {
             DropReason::NoRoute => self.0.add::<5>(1),
             DropReason::NoMemory => self.0.add::<6>(1),
             DropReason::HalfOpenEvicted => self.0.add::<7>(1),
+            DropReason::Standby => self.0.add::<8>(1),
         }
     }
 
@@ -323,6 +327,7 @@ impl Drops {
             DropReason::NoRoute => self.0.sum::<5>(),
             DropReason::NoMemory => self.0.sum::<6>(),
             DropReason::HalfOpenEvicted => self.0.sum::<7>(),
+            DropReason::Standby => self.0.sum::<8>(),
         }
     }
 }

@@ -6,12 +6,14 @@
 
 use crate::chunked_slots::ChunkedSlots;
 use crate::flow_table::{self, FlowTable, Keyed, Slots};
-use crate::lock_bh::{new_spinlock_bh, SpinLockBh, SpinLockBhBackend};
+use crate::lock_bh::{SpinLockBh, SpinLockBhBackend};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::alloc::AllocError;
 use kernel::init::pin_init_array_from_fn;
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::lock::Guard;
+use kernel::sync::LockClassKey;
 
 /// One stripe's entries.
 pub(crate) type Stripe<T> = FlowTable<ChunkedSlots<T>>;
@@ -43,8 +45,13 @@ impl<T: Keyed, const N: usize> StripedTable<T, N> {
     const STRIPE_BITS: u32 = N.trailing_zeros();
 
     /// An empty table of at most `limit` entries. The smallest stripes are allocated here,
-    /// where sleeping is allowed.
-    pub(crate) fn new(limit: u32) -> Result<impl PinInit<Self>> {
+    /// where sleeping is allowed. Each table names its own lock class, so that lockdep tells
+    /// one table's stripes from another's when one is taken inside the other.
+    pub(crate) fn new(
+        limit: u32,
+        lock_name: &'static CStr,
+        lock_class: &'static LockClassKey,
+    ) -> Result<impl PinInit<Self>> {
         build_assert!(N.is_power_of_two());
         let mut stripes = KVec::with_capacity(N, GFP_KERNEL)?;
         let mut bytes = 0;
@@ -65,7 +72,7 @@ impl<T: Keyed, const N: usize> StripedTable<T, N> {
                     .next()
                     .flatten()
                     .unwrap_or(FlowTable::new(ChunkedSlots::empty()));
-                new_spinlock_bh!(stripe)
+                SpinLockBh::new(stripe, lock_name, lock_class)
             }),
         }))
     }

@@ -143,8 +143,11 @@ pub mod drops {
     /// Half-open entries evicted to make room for a new connection in a full table. The SYN
     /// that made them is not dropped, but the state it had created is.
     pub const HALF_OPEN_EVICTED: u16 = 9;
+    /// A packet to a cluster address while the dispatcher is standby: its peer is the one
+    /// that answers, and its host must not (it would reset the connections it does not hold).
+    pub const STANDBY: u16 = 10;
     /// The highest number.
-    pub const MAX: u16 = HALF_OPEN_EVICTED;
+    pub const MAX: u16 = STANDBY;
 }
 
 /// Attributes of the `SYNC` nest: the Executor's own counts, and what the sync daemon last

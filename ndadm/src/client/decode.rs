@@ -335,6 +335,7 @@ impl Decode for Info {
             no_route: nest.u64(drops::NO_ROUTE)?,
             no_memory: nest.u64(drops::NO_MEMORY)?,
             half_open_evicted: nest.later_u64(drops::HALF_OPEN_EVICTED)?,
+            standby: nest.later_u64(drops::STANDBY)?,
         };
         Ok(Info {
             version: f.u32(top::VERSION)?,
@@ -663,6 +664,7 @@ mod tests {
             no_route: 60,
             no_memory: 70,
             half_open_evicted: 90,
+            standby: 100,
         },
     };
 
@@ -676,7 +678,7 @@ mod tests {
         let reply = config_reply(|buf| put(buf, top::TIMEOUT_SYN_PRESSURE, &[0; 4]));
         assert_eq!(Config::decode(&reply).unwrap().timeout_syn_pressure, 0);
 
-        let reply = info_reply(&drops_nest(drops::HALF_OPEN_EVICTED));
+        let reply = info_reply(&drops_nest(drops::STANDBY));
         assert_eq!(decode_one::<Info>(&[reply]).unwrap(), INFO);
     }
 
@@ -694,6 +696,7 @@ mod tests {
             Info {
                 drops: Drops {
                     half_open_evicted: 0,
+                    standby: 0,
                     ..INFO.drops
                 },
                 ..INFO

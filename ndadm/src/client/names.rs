@@ -80,6 +80,7 @@ impl AttrSpace {
                 "NO_MEMORY",
                 "PAD",
                 "HALF_OPEN_EVICTED",
+                "STANDBY",
             ],
             AttrSpace::Sync => &[
                 "UNSPEC",

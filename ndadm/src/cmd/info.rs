@@ -60,6 +60,7 @@ mod tests {
                 no_route: 6,
                 no_memory: 7,
                 half_open_evicted: 8,
+                standby: 9,
             },
         }
     }
@@ -81,7 +82,8 @@ mod tests {
              drops no-connection            5\n\
              drops no-route                 6\n\
              drops no-memory                7\n\
-             drops half-open-evicted        8\n"
+             drops half-open-evicted        8\n\
+             drops standby                  9\n"
         );
     }
 
@@ -100,7 +102,7 @@ mod tests {
                 "drops": {
                     "no_server": 1, "table_full": 2, "filtered": 3, "malformed": 4,
                     "no_connection": 5, "no_route": 6, "no_memory": 7,
-                    "half_open_evicted": 8
+                    "half_open_evicted": 8, "standby": 9
                 }
             })
         );

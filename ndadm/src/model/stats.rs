@@ -62,11 +62,13 @@ pub struct Drops {
     /// Half-open entries evicted to make room for a new connection in a full table; the SYN
     /// that made each one was forwarded, but its entry is gone.
     pub half_open_evicted: u64,
+    /// Packets to a cluster address while the dispatcher was standby.
+    pub standby: u64,
 }
 
 impl Drops {
     /// Each reason with its printed name, in protocol order.
-    pub fn by_reason(&self) -> [(&'static str, u64); 8] {
+    pub fn by_reason(&self) -> [(&'static str, u64); 9] {
         [
             ("no-server", self.no_server),
             ("table-full", self.table_full),
@@ -76,6 +78,7 @@ impl Drops {
             ("no-route", self.no_route),
             ("no-memory", self.no_memory),
             ("half-open-evicted", self.half_open_evicted),
+            ("standby", self.standby),
         ]
     }
 }

@@ -82,7 +82,7 @@ impl ManagerRun {
 }
 
 /// The last lines of the Manager's log.
-fn log_tail() -> String {
+pub fn log_tail() -> String {
     let log = std::fs::read_to_string(manager_log()).unwrap_or_default();
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")

@@ -217,6 +217,9 @@ pub fn run_plan(plan: &Plan) -> Result<EvalResults, String> {
                         w.response_us.mean / 1000.0,
                         w.response_us.p99 as f64 / 1000.0
                     );
+                    if lost(w) > 0 {
+                        print_losses(&measured);
+                    }
                     results.runs.push(measured);
                 }
                 Err(error) => {
@@ -232,6 +235,22 @@ pub fn run_plan(plan: &Plan) -> Result<EvalResults, String> {
         return Err(format!("no run succeeded: {}", results.notes.join("; ")));
     }
     Ok(results)
+}
+
+/// What a run that lost requests shows of why: their errors and the weights it ran with.
+fn print_losses(run: &results::PolicyRun) {
+    println!("    errors: {:?}", run.workload.errors);
+    if !run.weights.is_empty() {
+        let samples: Vec<String> = run
+            .weights
+            .iter()
+            .map(|s| format!("{:.0}s {:?}", s.seconds, s.weights))
+            .collect();
+        println!("    weights: {}", samples.join(", "));
+    }
+    if run.policy.manager_policy().is_some() {
+        println!("    the Manager's log ends:\n{}", manager::log_tail());
+    }
 }
 
 /// Prints `results` as a table, with the run's remarks.

@@ -93,7 +93,10 @@ fn wait_until_unbound(client: &str, limit: Duration) -> Result<Duration, String>
 pub fn affinity() -> Outcome {
     configure(LB_NS, VIP, &SERVERS.map(|server| (server, 1)))?;
     port_set(&["--affinity-timeout", &TIMEOUT_SECS.to_string()])?;
-    let addresses: Vec<String> = (0..OTHER_CLIENTS).map(other_client).collect();
+    // The other clients, and one more that comes last.
+    let addresses: Vec<String> = (0..=OTHER_CLIENTS).map(other_client).collect();
+    let (others, latecomer) = addresses.split_at(usize::from(OTHER_CLIENTS));
+    let latecomer = &latecomer[0];
     for address in &addresses {
         run(
             CLIENT_NS,
@@ -108,7 +111,7 @@ pub fn affinity() -> Outcome {
 
         // Other clients: each on one server, the clients spread by weight.
         let mut clients_per_server = std::collections::BTreeMap::new();
-        for address in &addresses {
+        for address in others {
             let server = only_server(&connect_from(address, 2)?, address)?;
             *clients_per_server.entry(server).or_insert(0) += 1;
         }
@@ -126,9 +129,17 @@ pub fn affinity() -> Outcome {
             format!("servers count {per_server} bindings")
         })?;
 
-        // The binding outlives the last connection by the timeout, then goes.
-        let gone_after = wait_until_unbound(CLIENT, Duration::from_secs(TIMEOUT_SECS + 5))?;
-        println!("  {CLIENT}'s binding gone {gone_after:?} after its last connection ended");
+        // The binding outlives the last connection by the timeout, then goes. A binding
+        // lasts while its connections' entries do, closed ones included (as IPVS's
+        // persistence templates): with closed entries short-lived, what is left to see is
+        // the binding's own timeout.
+        ndadm(LB_NS, &["config", "set", "--timeout-fin", "1"])?;
+        only_server(&connect_from(latecomer, 5)?, latecomer)?;
+        let gone_after = wait_until_unbound(latecomer, Duration::from_secs(TIMEOUT_SECS + 5))?;
+        println!("  {latecomer}'s binding gone {gone_after:?} after its last connection ended");
+        ensure(gone_after >= Duration::from_secs(TIMEOUT_SECS), || {
+            format!("{latecomer}'s binding went after {gone_after:?}, before its timeout")
+        })?;
 
         // A quiesced server keeps its clients...
         let server = only_server(&connect_from(CLIENT, 1)?, "a bound client")?;

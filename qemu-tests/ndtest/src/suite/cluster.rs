@@ -193,10 +193,21 @@ pub fn connect(vip: &str, port: u16, count: u32, parallel: u32) -> Result<Connec
     ConnectReport::from_json(out.trim()).map_err(|e| format!("connect report: {e}: {out}"))
 }
 
-/// Long-lived connections running in the background.
+/// Long-lived connections running in the background; a hold given up unfinished (its
+/// scenario failed) is killed, so that it streams into no later scenario.
 pub struct Hold {
-    child: Child,
+    child: Option<Child>,
     ready: String,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(&self.ready);
+    }
 }
 
 impl Hold {
@@ -238,23 +249,24 @@ impl Hold {
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("hold: {e}"))?;
+        let hold = Hold {
+            child: Some(child),
+            ready,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !std::path::Path::new(&ready).exists() {
+        while !std::path::Path::new(&hold.ready).exists() {
             if Instant::now() > deadline {
                 return Err("hold: connections not established within 60 s".into());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Ok(Hold { child, ready })
+        Ok(hold)
     }
 
     /// Waits for the streams to end and returns what they saw.
-    pub fn finish(self) -> Result<HoldReport, String> {
-        let output = self
-            .child
-            .wait_with_output()
-            .map_err(|e| format!("hold: {e}"))?;
-        let _ = std::fs::remove_file(&self.ready);
+    pub fn finish(mut self) -> Result<HoldReport, String> {
+        let child = self.child.take().ok_or("hold: already finished")?;
+        let output = child.wait_with_output().map_err(|e| format!("hold: {e}"))?;
         let out = String::from_utf8_lossy(&output.stdout);
         HoldReport::from_json(out.trim()).map_err(|e| format!("hold report: {e}: {out}"))
     }

@@ -86,14 +86,22 @@ pub fn ha_failover() -> Outcome {
     })?;
 
     pair.recover(Node::Primary)?;
-    let back = wait_for(
+    let returned = Instant::now();
+    let addressed = wait_for(
+        "the cluster address back on the primary",
+        Duration::from_secs(40),
+        || super::ha_pair::holds_vip(Node::Primary),
+    )?;
+    wait_for(
         "the primary in charge again",
         Duration::from_secs(40),
         || in_charge(Node::Primary),
     )?;
     println!(
-        "  fail-back {:.1} s after the primary returned ({:.1} s after the failure)",
-        back.as_secs_f64(),
+        "  fail-back: the address back {:.1} s and both roles switched {:.1} s after the \
+         primary returned ({:.1} s after the failure)",
+        addressed.as_secs_f64(),
+        returned.elapsed().as_secs_f64(),
         cut.elapsed().as_secs_f64()
     );
     let after = during.finish()?;
