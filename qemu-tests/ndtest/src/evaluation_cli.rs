@@ -4,6 +4,7 @@
 use clap::Subcommand;
 use nd_load_model::workload::SizeMix;
 use ndtest::bench::ps_emulation::MAX_BUSY_FRACTION;
+use ndtest::bench::ps_schedule::{Failure, Schedule, Timed, Window};
 use ndtest::bench::ps_serve::{PsServeOptions, PsServer};
 use ndtest::bench::termination::{block_termination_signals, serve_until_terminated};
 use ndtest::bench::workload::{self, WorkloadOptions, MAX_RATE};
@@ -48,6 +49,25 @@ pub enum EvaluationCommand {
         /// Rewritten every 200 ms with the statistics, as the JSON report.
         #[arg(long, value_name = "PATH")]
         stats_file: Option<PathBuf>,
+        /// The instant (nanoseconds of CLOCK_MONOTONIC) the schedule's times count from;
+        /// by default the server's start.
+        #[arg(long, value_name = "NS")]
+        schedule_epoch_ns: Option<u64>,
+        /// From FROM seconds (to UNTIL) the speed is FACTOR times the capacity; repeatable,
+        /// overlapping factors multiply. E.g. `30:0.5`.
+        #[arg(long, value_name = "FROM[-UNTIL]:FACTOR", value_parser = speed_step)]
+        capacity_schedule: Vec<Timed>,
+        /// From FROM to UNTIL seconds work the balancer does not see takes SHARE (0 to 0.99)
+        /// of the speed, and the load file counts it as one more task; repeatable.
+        #[arg(long, value_name = "FROM[-UNTIL]:SHARE", value_parser = external_load)]
+        external_load: Vec<Timed>,
+        /// Fails every request at once, with this HTTP status (400 to 599) or `reset`.
+        #[arg(long, value_name = "STATUS|reset", value_parser = Failure::parse)]
+        fail_with: Option<Failure>,
+        /// When --fail-with holds, in seconds of the schedule.
+        #[arg(long, value_name = "FROM[-UNTIL]", default_value = "0", value_parser = Window::parse,
+              requires = "fail_with")]
+        fail_during: Window,
     },
     /// Open-loop requests: Poisson arrivals at R a second, each `GET /work/UNITS` with UNITS
     /// drawn from the mix, timed from its arrival; prints a JSON report.
@@ -131,6 +151,17 @@ fn busy_fraction(text: &str) -> Result<f64, String> {
     number_in(text, 0.0, MAX_BUSY_FRACTION, false)
 }
 
+/// The largest speed factor of a schedule.
+const MAX_SPEED_FACTOR: f64 = 100.0;
+
+fn speed_step(text: &str) -> Result<Timed, String> {
+    Timed::parse(text, 0.0, MAX_SPEED_FACTOR, true)
+}
+
+fn external_load(text: &str) -> Result<Timed, String> {
+    Timed::parse(text, 0.0, MAX_BUSY_FRACTION, false)
+}
+
 fn rate(text: &str) -> Result<f64, String> {
     number_in(text, 0.0, MAX_RATE, true)
 }
@@ -169,6 +200,11 @@ pub fn run(command: EvaluationCommand) -> ExitCode {
             busy_file,
             load_file,
             stats_file,
+            schedule_epoch_ns,
+            capacity_schedule,
+            external_load,
+            fail_with,
+            fail_during,
         } => {
             let options = PsServeOptions {
                 listen,
@@ -178,6 +214,12 @@ pub fn run(command: EvaluationCommand) -> ExitCode {
                 busy_file,
                 load_file,
                 stats_file,
+                schedule: Schedule {
+                    epoch_ns: schedule_epoch_ns,
+                    capacity: capacity_schedule,
+                    external_load,
+                    failure: fail_with.map(|failure| (failure, fail_during)),
+                },
             };
             print_report("ps-serve", ps_serve(&options))
         }

@@ -222,6 +222,98 @@ fn a_request_it_cannot_serve_is_answered_400() {
     assert_eq!(server.stop().bad_requests, 3);
 }
 
+#[test]
+fn a_capacity_schedule_slows_the_server_from_its_time_on() {
+    let dir = scratch_dir("schedule");
+    let stats = dir.join("stats.json");
+    let server = PsServe::start(
+        "srv4",
+        "1000",
+        &[
+            "--capacity-schedule",
+            "0.5:0.5",
+            "--stats-file",
+            stats.to_str().unwrap(),
+        ],
+    );
+    let (_, before) = send(server.addr, "/work/100").answer();
+    assert!(about(before, 100), "full speed at first: {before:?}");
+    thread::sleep(Duration::from_millis(700));
+    let (_, after) = send(server.addr, "/work/100").answer();
+    assert!(about(after, 200), "half speed from 0.5 s: {after:?}");
+    let report = server.stop();
+    assert_eq!((report.capacity, report.speed), (1000.0, 500.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn external_load_slows_the_server_for_its_window_and_shows_in_the_load_file() {
+    let dir = scratch_dir("external");
+    let load = dir.join("load");
+    let server = PsServe::start(
+        "srv5",
+        "1000",
+        &[
+            "--external-load",
+            "0-1.5:0.5",
+            "--load-file",
+            load.to_str().unwrap(),
+        ],
+    );
+    thread::sleep(Duration::from_millis(300));
+    let (_, during) = send(server.addr, "/work/100").answer();
+    assert!(about(during, 200), "half the speed taken: {during:?}");
+    let shown: f64 = std::fs::read_to_string(&load)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - 1.0).abs() < 0.3,
+        "the hog is one more task: {shown}"
+    );
+    thread::sleep(Duration::from_millis(1600));
+    let (_, after) = send(server.addr, "/work/100").answer();
+    assert!(about(after, 100), "the window is over: {after:?}");
+    thread::sleep(Duration::from_millis(1200));
+    let shown: f64 = std::fs::read_to_string(&load)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(shown < 0.3, "no hog after the window: {shown}");
+    assert_eq!(server.stop().speed, 1000.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failing_server_answers_at_once_with_its_error_then_recovers() {
+    let server = PsServe::start(
+        "srv6",
+        "10",
+        &["--fail-with", "500", "--fail-during", "0-1"],
+    );
+    // 1000 units would take 100 s; failing, the answer is immediate.
+    let (text, took) = send(server.addr, "/work/1000").answer();
+    assert!(text.starts_with("HTTP/1.0 500 "), "{text}");
+    assert!(took < Duration::from_millis(100), "{took:?}");
+    thread::sleep(Duration::from_millis(1100));
+    let (text, _) = send(server.addr, "/work/1").answer();
+    assert!(text.starts_with("HTTP/1.0 200 OK"), "recovered: {text}");
+    let report = server.stop();
+    assert_eq!((report.failed_fast, report.completed), (1, 1));
+
+    let resetting = PsServe::start("srv7", "10", &["--fail-with", "reset"]);
+    let mut pending = send(resetting.addr, "/work/1");
+    let mut buffer = Vec::new();
+    let read = pending.stream.read_to_end(&mut buffer);
+    assert!(
+        read.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "reset, read {buffer:?}"
+    );
+    assert_eq!(resetting.stop().failed_fast, 1);
+}
+
 fn run_ndtest(args: &[&str]) -> Output {
     Command::new(NDTEST)
         .args(args)
@@ -316,6 +408,12 @@ fn argument_errors_exit_2_with_a_message() {
         serve(&["--capacity", "fast"]),
         serve(&["--capacity", "inf"]),
         serve(&["--capacity", "10", "--busy-fraction", "1"]),
+        serve(&["--capacity", "10", "--capacity-schedule", "30"]),
+        serve(&["--capacity", "10", "--capacity-schedule", "30:0"]),
+        serve(&["--capacity", "10", "--external-load", "30-20:0.5"]),
+        serve(&["--capacity", "10", "--external-load", "0:1"]),
+        serve(&["--capacity", "10", "--fail-with", "200"]),
+        serve(&["--capacity", "10", "--fail-during", "5"]),
         serve(&[]),
         run_ndtest(&[
             "ps-serve",

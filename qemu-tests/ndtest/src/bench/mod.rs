@@ -15,6 +15,7 @@ pub mod http_head;
 pub mod inject;
 pub mod latency;
 pub mod ps_emulation;
+pub mod ps_schedule;
 pub mod ps_serve;
 pub mod ps_status;
 pub mod report;

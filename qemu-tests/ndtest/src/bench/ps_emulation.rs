@@ -43,6 +43,8 @@ pub struct PsEmulation<T> {
     epoch_ns: u64,
     capacity: f64,
     busy_fraction: f64,
+    /// Its speed over its capacity, external load aside: a slower machine than it was.
+    speed_factor: f64,
     /// Done, in the order they finished, and not yet taken.
     finished: Vec<T>,
 }
@@ -60,6 +62,7 @@ impl<T> PsEmulation<T> {
             epoch_ns,
             capacity,
             busy_fraction: 0.0,
+            speed_factor: 1.0,
             finished: Vec::new(),
         }
     }
@@ -99,10 +102,25 @@ impl<T> PsEmulation<T> {
         };
         if fraction != self.busy_fraction {
             self.busy_fraction = fraction;
-            let now = self.seconds(now_ns);
-            self.settle(now);
-            self.queue.set_speed(now, self.capacity * (1.0 - fraction));
+            self.apply_speed(now_ns);
         }
+    }
+
+    /// Makes the server `factor` times as fast as its capacity from `now_ns` on (positive;
+    /// anything else leaves it as it was), external load aside.
+    pub fn set_speed_factor(&mut self, now_ns: u64, factor: f64) {
+        if factor.is_finite() && factor > 0.0 && factor != self.speed_factor {
+            self.speed_factor = factor;
+            self.apply_speed(now_ns);
+        }
+    }
+
+    /// Serves at the speed the capacity, the factor and external load leave, from `now_ns`.
+    fn apply_speed(&mut self, now_ns: u64) {
+        let now = self.seconds(now_ns);
+        self.settle(now);
+        let speed = self.capacity * self.speed_factor * (1.0 - self.busy_fraction);
+        self.queue.set_speed(now, speed);
     }
 
     /// A request of `work` units arrives at `now_ns`.
@@ -252,6 +270,25 @@ mod tests {
         assert!((server.speed() - 0.01).abs() < 1e-12, "clamped");
         server.set_busy_fraction(EPOCH + S, f64::NAN);
         assert_eq!(server.speed(), server.capacity());
+    }
+
+    #[test]
+    fn a_speed_step_and_external_load_compound() {
+        // 4 units at 2 a second; halved at 1 s (2 units left take 2 s), then half of what is
+        // left taken by external load at 2 s (1 unit left at 0.5 a second).
+        let mut server = PsEmulation::new(2.0, EPOCH);
+        server.arrive(EPOCH, 4.0, 1);
+        server.set_speed_factor(EPOCH + S, 0.5);
+        assert_eq!(server.speed(), 1.0);
+        assert!(near(server.next_completion_ns().unwrap(), EPOCH + 3 * S));
+        server.set_busy_fraction(EPOCH + 2 * S, 0.5);
+        assert_eq!(server.speed(), 0.5);
+        assert!(near(server.next_completion_ns().unwrap(), EPOCH + 4 * S));
+        for bad in [0.0, -1.0, f64::NAN] {
+            server.set_speed_factor(EPOCH + 2 * S, bad);
+            assert_eq!(server.speed(), 0.5, "{bad} is ignored");
+        }
+        assert_eq!(server.capacity(), 2.0, "the capacity stays the nominal one");
     }
 
     #[test]

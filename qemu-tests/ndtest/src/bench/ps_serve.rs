@@ -8,6 +8,12 @@
 //! to the next completion and a periodic tick that publishes the load and statistics files
 //! and reads the external load. A client that resets its connection (one that gave up) takes
 //! its request out of service: it no longer takes a share.
+//!
+//! A schedule ([`super::ps_schedule`]) may change the server while it runs: its speed, work
+//! the balancer does not see (which shows in the load file as one more runnable task, as a
+//! CPU hog shows in a host's load average), or a failure that answers every request at once
+//! with an error or a reset. Speed and external load follow the schedule at every tick; a
+//! failure is decided as each request arrives.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -20,6 +26,7 @@ use super::clock::{nanos, now_ns, timeout_ms_until};
 use super::event_loop::{Events, Interest, Poller, Readiness};
 use super::http_head::HeadEnd;
 use super::ps_emulation::PsEmulation;
+use super::ps_schedule::{Failure, Schedule};
 use super::ps_status::{load_text, read_busy_fraction, LoadMeter};
 use super::report::PsServeReport;
 use super::slab::{reserved_token, Slab};
@@ -63,6 +70,8 @@ pub struct PsServeOptions {
     pub load_file: Option<PathBuf>,
     /// Rewritten every tick with the statistics ([`PsServeReport`] as JSON).
     pub stats_file: Option<PathBuf>,
+    /// What happens to it while it runs.
+    pub schedule: Schedule,
 }
 
 /// A bound emulated server, not yet serving.
@@ -96,6 +105,8 @@ impl PsServer {
         let start_ns = now_ns();
         let mut serving = Serving {
             listen,
+            start_ns,
+            external_share: 0.0,
             emulation: PsEmulation::new(options.capacity, start_ns),
             options: options.clone(),
             listener,
@@ -107,9 +118,7 @@ impl PsServer {
             buffer: vec![0u8; READ_BUFFER],
             done: Vec::new(),
         };
-        serving
-            .emulation
-            .set_busy_fraction(start_ns, options.busy_fraction);
+        serving.follow_schedule(start_ns);
         // A file that cannot be written is a mistake to hear of at once, not in a report.
         serving.publish(start_ns).map_err(io::Error::other)?;
         Ok(PsServer { serving })
@@ -194,6 +203,7 @@ struct Tally {
     completed: u64,
     cancelled: u64,
     bad_requests: u64,
+    failed_fast: u64,
     errors: ErrorCounts,
 }
 
@@ -220,6 +230,10 @@ struct Connection {
 struct Serving {
     options: PsServeOptions,
     listen: SocketAddr,
+    /// When it started: the schedule's epoch unless the schedule names one.
+    start_ns: u64,
+    /// The share of its speed the schedule's external load takes now.
+    external_share: f64,
     listener: Socket,
     poller: Poller,
     emulation: PsEmulation<u64>,
@@ -339,6 +353,10 @@ impl Serving {
             if end.is_none() {
                 continue;
             }
+            if let Some(failure) = self.options.schedule.at(self.start_ns, now_ns()).failing {
+                self.fail(token, failure);
+                return;
+            }
             match work_of(&connection.head) {
                 Ok(work) => {
                     connection.phase = Phase::InService(work);
@@ -358,6 +376,24 @@ impl Serving {
                 Err(why) => self.refuse(token, why),
             }
             return;
+        }
+    }
+
+    /// Fails a request at once, as the schedule says.
+    fn fail(&mut self, token: u64, failure: Failure) {
+        self.tally.failed_fast += 1;
+        match failure {
+            Failure::Status(status) => {
+                let body = format!("{} failing\n", self.options.name);
+                self.send(token, &answer(&format!("{status} Failing"), &body));
+            }
+            Failure::Reset => {
+                // Closing with a zero linger sends a reset instead of a FIN.
+                if let Some(connection) = self.connections.get_mut(token) {
+                    let _ = connection.socket.set_linger(Some(Duration::ZERO));
+                }
+                self.connections.remove(token);
+            }
         }
     }
 
@@ -420,16 +456,32 @@ impl Serving {
         self.connections.remove(token);
     }
 
-    /// Reads the external load, measures the load, and rewrites the files.
+    /// Sets the speed and external load the schedule, the busy file and the busy fraction
+    /// give for `now`: the busy file's or fraction's share and the schedule's add up.
+    fn follow_schedule(&mut self, now: u64) {
+        let conditions = self.options.schedule.at(self.start_ns, now);
+        let busy = self
+            .options
+            .busy_file
+            .as_ref()
+            .and_then(|path| read_busy_fraction(path))
+            .unwrap_or(self.options.busy_fraction);
+        self.external_share = conditions.external_share;
+        self.emulation
+            .set_speed_factor(now, conditions.speed_factor);
+        self.emulation
+            .set_busy_fraction(now, busy + conditions.external_share);
+    }
+
+    /// Follows the schedule, measures the load, and rewrites the files.
     fn publish(&mut self, now: u64) -> Result<(), String> {
-        if let Some(path) = &self.options.busy_file {
-            let fraction = read_busy_fraction(path).unwrap_or(self.options.busy_fraction);
-            self.emulation.set_busy_fraction(now, fraction);
-        }
+        self.follow_schedule(now);
         let usage = self.emulation.usage(now);
+        let hog = if self.external_share > 0.0 { 1.0 } else { 0.0 };
         self.load = self
             .meter
-            .record(now, usage.request_seconds, usage.in_progress);
+            .record(now, usage.request_seconds, usage.in_progress)
+            + hog;
         if let Some(path) = &self.options.load_file {
             write_atomically(path, &load_text(self.load))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -455,6 +507,7 @@ impl Serving {
             completed: self.tally.completed,
             cancelled: self.tally.cancelled,
             bad_requests: self.tally.bad_requests,
+            failed_fast: self.tally.failed_fast,
             in_progress: usage.in_progress as u64,
             busy_seconds: usage.busy_seconds,
             work_done: usage.work_done,
@@ -489,6 +542,7 @@ mod tests {
                 busy_file: None,
                 load_file: None,
                 stats_file: None,
+                schedule: Schedule::default(),
             };
             assert!(PsServer::bind(&options).is_err(), "{capacity}");
         }

@@ -195,6 +195,9 @@ pub struct PsServeReport {
     pub cancelled: u64,
     /// Request heads that were not a request it serves, answered with 400.
     pub bad_requests: u64,
+    /// Requests its schedule failed at once (an error status or a reset).
+    #[serde(default)]
+    pub failed_fast: u64,
     pub in_progress: u64,
     /// Seconds with at least one request in progress, since it started.
     pub busy_seconds: f64,
