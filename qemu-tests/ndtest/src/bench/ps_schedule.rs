@@ -6,12 +6,13 @@
 //!
 //! Every entry holds over a window `FROM[-UNTIL]` (seconds, `UNTIL` left out: to the end).
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 use super::clock::NANOS_PER_SECOND;
 
 /// A span of a run, in seconds from the schedule's epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     pub from: f64,
     /// `None`: to the end of the run.

@@ -2,7 +2,8 @@
 //! over the evaluation's port, with an HTTP advisor that probes the emulated servers (its
 //! `GET /` is a request of one work unit that waits in their queues, so its timing reflects
 //! the load, as in the paper) and a `load` host metric that an nd-agent on each server reads
-//! from the server's load file. All of them end with the run.
+//! from the server's load file. The Manager gives the port the policy's scheduler. All of
+//! them end with the run.
 
 use super::servers::{load_file, SERVICE_PORT, WORK_DIR};
 use crate::benchmark::balancer::{BALANCER_ADDR, BALANCER_NS};
@@ -11,7 +12,7 @@ use crate::suite::daemon::Daemon;
 use crate::suite::manager_config::{agent_config, ManagerSetup, DEFAULT_METRICS};
 use std::time::Duration;
 
-use super::policy::MAX_WEIGHT;
+use super::policy::{Policy, MAX_WEIGHT};
 
 /// Where the agents send their reports.
 const AGENT_PORT: u16 = 7050;
@@ -20,9 +21,9 @@ fn manager_log() -> String {
     format!("{WORK_DIR}/nd-manager.log")
 }
 
-/// The Manager's configuration for `policy` (`weighted` or `best`) deciding every
-/// `interval`: the README's metric weights, no capacities declared.
-pub fn config(policy: &str, interval: Duration) -> String {
+/// The Manager's configuration for `policy` (one of the Manager's) deciding every
+/// `interval`: the README's metric weights, and `capacities` declared if given.
+pub fn config(policy: Policy, capacities: Option<&[f64]>, interval: Duration) -> String {
     ManagerSetup {
         interval,
         agent_listen: &format!("{BALANCER_ADDR}:{AGENT_PORT}"),
@@ -33,8 +34,10 @@ pub fn config(policy: &str, interval: Duration) -> String {
         stale_after: interval * 3,
         vip: VIP,
         port: SERVICE_PORT,
-        policy,
+        scheduler: policy.executor_scheduler(),
+        policy: policy.manager_policy().unwrap_or("weighted"),
         servers: &SERVERS,
+        capacities,
         max_weight: u64::from(MAX_WEIGHT),
     }
     .render()
@@ -48,8 +51,13 @@ pub struct ManagerRun {
 }
 
 impl ManagerRun {
-    /// Starts the agents, then the Manager with `policy` deciding every `interval`.
-    pub fn start(policy: &str, interval: Duration) -> Result<ManagerRun, String> {
+    /// Starts the agents, then the Manager for `policy` with `capacities` declared,
+    /// deciding every `interval`.
+    pub fn start(
+        policy: Policy,
+        capacities: Option<&[f64]>,
+        interval: Duration,
+    ) -> Result<ManagerRun, String> {
         let manager_address = format!("{BALANCER_ADDR}:{AGENT_PORT}");
         let mut agents = Vec::new();
         for (server, name) in SERVER_NAMES.iter().enumerate() {
@@ -60,7 +68,8 @@ impl ManagerRun {
             agents.push(Daemon::start(name, &["nd-agent", "--config", &path], &log)?);
         }
         let path = format!("{WORK_DIR}/nd-manager.toml");
-        std::fs::write(&path, config(policy, interval)).map_err(|e| format!("{path}: {e}"))?;
+        std::fs::write(&path, config(policy, capacities, interval))
+            .map_err(|e| format!("{path}: {e}"))?;
         let _ = std::fs::remove_file(manager_log());
         let manager = Daemon::start(
             BALANCER_NS,
@@ -94,15 +103,22 @@ mod tests {
 
     #[test]
     fn the_manager_accepts_the_evaluation_s_configuration() {
-        for policy in ["weighted", "best"] {
-            let text = config(policy, Duration::from_secs(2));
-            let parsed = nd_manager::config::Config::parse("evaluation.toml", &text)
-                .unwrap_or_else(|e| panic!("{e}\n{text}"));
-            let service = &parsed.services[0];
-            assert_eq!(service.service.port, SERVICE_PORT);
-            assert_eq!(service.servers.len(), 3);
-            assert!(service.servers.iter().all(|s| s.capacity == 1.0));
-            assert_eq!(parsed.advisors[0].timeout, Duration::from_millis(1500));
+        let managed = Policy::ALL
+            .into_iter()
+            .filter(|p| p.manager_policy().is_some());
+        for policy in managed {
+            for capacities in [None, Some(&[1.0, 1.0, 0.5][..])] {
+                let text = config(policy, capacities, Duration::from_secs(2));
+                let parsed = nd_manager::config::Config::parse("evaluation.toml", &text)
+                    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+                let service = &parsed.services[0];
+                assert_eq!(service.service.port, SERVICE_PORT);
+                assert_eq!(service.scheduler.name(), policy.executor_scheduler());
+                assert_eq!(Some(service.policy.name()), policy.manager_policy());
+                let declared: Vec<f64> = service.servers.iter().map(|s| s.capacity).collect();
+                assert_eq!(declared, capacities.map_or(vec![1.0; 3], <[f64]>::to_vec));
+                assert_eq!(parsed.advisors[0].timeout, Duration::from_millis(1500));
+            }
         }
     }
 }

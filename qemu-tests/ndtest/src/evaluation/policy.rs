@@ -16,23 +16,45 @@ pub enum Policy {
     RoundRobin,
     /// The Executor's weighted round robin with weights proportional to the capacities.
     StaticWrr,
-    /// IPVS's weighted least-connection with equal weights: what an operator who does not
-    /// know the capacities would configure.
+    /// IPVS's weighted least-connection with the operator's weights.
     IpvsWlc,
     /// The Manager's dynamic feedback (`weighted`) over the Executor's round robin.
     ManagerWeighted,
     /// The Manager's `best`: every new connection to the least-loaded server.
     ManagerBest,
+    /// The Manager's `capacity` weights over the Executor's weighted least-connection: the
+    /// Executor follows every server's connections, the Manager its capacity.
+    ManagerWlc,
 }
 
 impl Policy {
     /// In the order reports list them.
-    pub const ALL: [Policy; 5] = [
+    pub const ALL: [Policy; 6] = [
         Policy::RoundRobin,
         Policy::StaticWrr,
         Policy::IpvsWlc,
         Policy::ManagerWeighted,
         Policy::ManagerBest,
+        Policy::ManagerWlc,
+    ];
+
+    /// Those of the paper's setting.
+    pub const PAPER: [Policy; 5] = [
+        Policy::RoundRobin,
+        Policy::StaticWrr,
+        Policy::IpvsWlc,
+        Policy::ManagerWeighted,
+        Policy::ManagerBest,
+    ];
+
+    /// Those every other scenario compares: the Manager over each of the Executor's
+    /// schedulers against the static ones.
+    pub const COMPARED: [Policy; 5] = [
+        Policy::RoundRobin,
+        Policy::StaticWrr,
+        Policy::IpvsWlc,
+        Policy::ManagerWeighted,
+        Policy::ManagerWlc,
     ];
 
     /// Its name in tables.
@@ -41,8 +63,9 @@ impl Policy {
             Policy::RoundRobin => "round robin",
             Policy::StaticWrr => "static WRR",
             Policy::IpvsWlc => "IPVS wlc",
-            Policy::ManagerWeighted => "Manager weighted",
+            Policy::ManagerWeighted => "Manager + wrr",
             Policy::ManagerBest => "Manager best",
+            Policy::ManagerWlc => "Manager + wlc",
         }
     }
 
@@ -51,19 +74,26 @@ impl Policy {
         match self {
             Policy::RoundRobin => "the Executor's `wrr`, every weight 1",
             Policy::StaticWrr => {
-                "the Executor's `wrr`, weights proportional to the true capacities (largest 100)"
+                "the Executor's `wrr`, weights proportional to the capacities (largest 100) \
+                 where the operator knows them, equal otherwise"
             }
             Policy::IpvsWlc => {
-                "IPVS in direct-routing mode, `ipvsadm -s wlc`, every weight 1 (capacities \
-                 unknown to the operator)"
+                "IPVS in direct-routing mode, `ipvsadm -s wlc`, the operator's weights: \
+                 proportional to the capacities where the scenario lets IPVS know them, \
+                 every weight 1 otherwise"
             }
             Policy::ManagerWeighted => {
-                "nd-manager, policy `weighted`, over the Executor's `wrr`; starting from equal \
-                 weights, no capacities declared"
+                "nd-manager, policy `weighted`, over the Executor's `wrr`; capacities declared \
+                 where the scenario knows them"
             }
             Policy::ManagerBest => {
                 "nd-manager, policy `best`, over the Executor's `wrr`; starting from equal \
                  weights, no capacities declared"
+            }
+            Policy::ManagerWlc => {
+                "nd-manager, `scheduler = \"wlc\"` and policy `capacity` (weights proportional \
+                 to each server's measured capacity), over the Executor's `wlc`; capacities \
+                 declared where the scenario knows them"
             }
         }
     }
@@ -81,21 +111,21 @@ impl Policy {
         "wlc"
     }
 
+    /// The Executor's scheduler for the port, for a policy on the Executor.
+    pub fn executor_scheduler(self) -> &'static str {
+        match self {
+            Policy::ManagerWlc => "wlc",
+            _ => "wrr",
+        }
+    }
+
     /// The Manager's policy, for the Manager's policies.
     pub fn manager_policy(self) -> Option<&'static str> {
         match self {
             Policy::ManagerWeighted => Some("weighted"),
             Policy::ManagerBest => Some("best"),
+            Policy::ManagerWlc => Some("capacity"),
             _ => None,
-        }
-    }
-
-    /// The weights the balancer starts with, for servers of `capacities`.
-    pub fn initial_weights(self, capacities: &[f64; 3]) -> [u32; 3] {
-        match self {
-            Policy::StaticWrr => proportional_weights(capacities),
-            Policy::ManagerWeighted | Policy::ManagerBest => [MAX_WEIGHT; 3],
-            Policy::RoundRobin | Policy::IpvsWlc => [1; 3],
         }
     }
 }
@@ -117,10 +147,6 @@ mod tests {
             [100, 100, 50]
         );
         assert_eq!(proportional_weights(&[1.0, 3.0, 0.001]), [33, 100, 1]);
-        assert_eq!(
-            Policy::RoundRobin.initial_weights(&[1000.0, 1000.0, 500.0]),
-            [1, 1, 1]
-        );
     }
 
     #[test]
@@ -129,7 +155,14 @@ mod tests {
             assert_eq!(policy.path() == PathKind::Ipvs, policy == Policy::IpvsWlc);
             assert_eq!(
                 policy.manager_policy().is_some(),
-                matches!(policy, Policy::ManagerWeighted | Policy::ManagerBest)
+                matches!(
+                    policy,
+                    Policy::ManagerWeighted | Policy::ManagerBest | Policy::ManagerWlc
+                )
+            );
+            assert_eq!(
+                policy.executor_scheduler() == "wlc",
+                policy == Policy::ManagerWlc
             );
         }
         let json = serde_json::to_string(&Policy::ManagerBest).unwrap();

@@ -1,6 +1,6 @@
-//! What the load-sharing evaluation measured: every run of every policy (its workload's
-//! report, what each server did in the measured window, the weights over time), and the
-//! summary reported from them (response-time percentiles over the rounds together, mean
+//! What the load-sharing evaluation measured: for every scenario, every run of every policy
+//! (its workload's report, what each server did in the measured window, the weights over
+//! time, when the disturbance fell), and the summary reported from them (response-time percentiles over the rounds together, mean
 //! utilization and shares).
 //!
 //! A request that failed (a timeout, mostly) has no response time; percentiles count it as
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::policy::Policy;
+use super::scenario::Scenario;
 use crate::bench::histogram::Histogram;
+use crate::bench::ps_schedule::Window;
 use crate::bench::report::{add_counts, WorkloadReport};
 use crate::report::Counts;
 
@@ -59,11 +61,34 @@ pub struct PolicyRun {
     pub servers: Vec<ServerWindow>,
     /// Once a second, for the policies whose weights change.
     pub weights: Vec<WeightSample>,
+    /// When the scenario's disturbance held, in seconds since the workload started.
+    #[serde(default)]
+    pub disturbance: Option<Window>,
 }
 
-/// Everything one evaluation measured.
+/// Everything one evaluation measured, scenario by scenario.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub scenarios: Vec<EvalResults>,
+}
+
+impl Evaluation {
+    /// The results of `scenario`, if it ran.
+    pub fn scenario(&self, scenario: Scenario) -> Option<&EvalResults> {
+        self.scenarios.iter().find(|r| r.scenario == scenario)
+    }
+
+    /// Whether no scenario has a run.
+    pub fn is_empty(&self) -> bool {
+        self.scenarios.iter().all(|r| r.runs.is_empty())
+    }
+}
+
+/// Everything one scenario of an evaluation measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvalResults {
+    #[serde(default)]
+    pub scenario: Scenario,
     /// How it was set up, as `key: value` lines.
     pub setup: BTreeMap<String, String>,
     pub servers: Vec<ServerSpec>,
@@ -73,6 +98,9 @@ pub struct EvalResults {
     pub seconds: u64,
     /// A request not done this long after its connect failed.
     pub timeout_ms: u64,
+    /// How often the Manager decided.
+    #[serde(default)]
+    pub manager_interval_ms: u64,
     pub runs: Vec<PolicyRun>,
     /// Remarks the run made.
     pub notes: Vec<String>,
@@ -334,6 +362,7 @@ mod tests {
                 },
             ],
             weights: Vec::new(),
+            disturbance: None,
         }
     }
 
@@ -430,8 +459,20 @@ mod tests {
             seconds: 1.5,
             weights: vec![100, 50],
         });
+        r.runs[0].disturbance = Some(Window {
+            from: 35.0,
+            until: None,
+        });
         r.setup.insert("load".into(), "90%".into());
-        let json = serde_json::to_string(&r).unwrap();
-        assert_eq!(serde_json::from_str::<EvalResults>(&json).unwrap(), r);
+        r.scenario = Scenario::StepChange;
+        let all = Evaluation {
+            scenarios: vec![r.clone(), EvalResults::default()],
+        };
+        let json = serde_json::to_string(&all).unwrap();
+        let back = serde_json::from_str::<Evaluation>(&json).unwrap();
+        assert_eq!(back, all);
+        assert_eq!(back.scenario(Scenario::StepChange), Some(&r));
+        assert_eq!(back.scenario(Scenario::FastFailure), None);
+        assert!(!back.is_empty() && Evaluation::default().is_empty());
     }
 }

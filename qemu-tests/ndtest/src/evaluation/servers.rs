@@ -1,8 +1,9 @@
 //! The emulated servers of one run: `ndtest ps-serve` in each server's namespace on the
 //! evaluation's port, of the plan's capacities, publishing their load and statistics files
-//! under [`WORK_DIR`]. They are started afresh for every run, so that no run inherits
+//! under [`WORK_DIR`], each following its schedule. They are started afresh for every run, so that no run inherits
 //! another's queue, and end with it.
 
+use crate::bench::ps_schedule::Schedule;
 use crate::bench::report::PsServeReport;
 use crate::suite::cluster::{run, CLIENT_NS, SERVERS, SERVER_NAMES};
 use crate::suite::daemon::Daemon;
@@ -30,9 +31,12 @@ pub struct EmulatedServers {
 }
 
 impl EmulatedServers {
-    /// Starts one server of each capacity (work units a second), and waits until each
-    /// accepts connections and has published its statistics.
-    pub fn start(capacities: &[f64; 3]) -> Result<EmulatedServers, String> {
+    /// Starts one server of each capacity (work units a second) with its schedule, and waits
+    /// until each accepts connections and has published its statistics.
+    pub fn start(
+        capacities: &[f64; 3],
+        schedules: &[Schedule; 3],
+    ) -> Result<EmulatedServers, String> {
         let mut daemons = Vec::new();
         let listen = format!("0.0.0.0:{SERVICE_PORT}");
         for (server, capacity) in capacities.iter().enumerate() {
@@ -40,7 +44,7 @@ impl EmulatedServers {
             let (load, stats) = (load_file(server), stats_file(server));
             let _ = std::fs::remove_file(&stats);
             let capacity = capacity.to_string();
-            let args = [
+            let mut args = vec![
                 "ndtest",
                 "ps-serve",
                 "--listen",
@@ -54,6 +58,8 @@ impl EmulatedServers {
                 "--stats-file",
                 &stats,
             ];
+            let schedule = schedules[server].args();
+            args.extend(schedule.iter().map(String::as_str));
             let log = format!("{WORK_DIR}/ps-serve-{name}.log");
             daemons.push(Daemon::start(name, &args, &log)?);
         }

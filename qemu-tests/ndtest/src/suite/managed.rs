@@ -36,8 +36,10 @@ fn manager_config(metrics: Metrics<'_>) -> String {
         stale_after: STALE_AFTER,
         vip: VIP,
         port: 80,
+        scheduler: "wrr",
         policy: "weighted",
         servers: &SERVERS,
+        capacities: None,
         max_weight: MAX_WEIGHT,
     }
     .render()

@@ -30,9 +30,14 @@ pub struct ManagerSetup<'a> {
     pub stale_after: Duration,
     pub vip: &'a str,
     pub port: u16,
-    /// `weighted` or `best`.
+    /// The Executor's scheduler for the port, which the Manager gives it: `wrr`, `wlc` or
+    /// `sed`.
+    pub scheduler: &'a str,
+    /// `weighted`, `best` or `capacity`.
     pub policy: &'a str,
     pub servers: &'a [&'a str],
+    /// Each server's relative capacity; `None` declares none (every server alike).
+    pub capacities: Option<&'a [f64]>,
     pub max_weight: u64,
 }
 
@@ -53,16 +58,20 @@ impl ManagerSetup<'_> {
             text,
             "\n[[advisor]]\nname = \"http\"\nkind = \"http\"\nport = {}\npath = \"/\"\n\
              timeout = \"{}ms\"\n\n[[host_metric]]\nname = \"load\"\nstale_after = \"{}ms\"\n\n\
-             [[service]]\nvip = \"{}\"\nport = {}\npolicy = \"{}\"\n",
+             [[service]]\nvip = \"{}\"\nport = {}\nscheduler = \"{}\"\npolicy = \"{}\"\n",
             self.advisor_port,
             self.advisor_timeout.as_millis(),
             self.stale_after.as_millis(),
             self.vip,
             self.port,
+            self.scheduler,
             self.policy
         );
-        for server in self.servers {
+        for (index, server) in self.servers.iter().enumerate() {
             let _ = writeln!(text, "  [[service.server]]\n  address = \"{server}\"");
+            if let Some(capacity) = self.capacities.and_then(|c| c.get(index)) {
+                let _ = writeln!(text, "  capacity = {capacity:?}");
+            }
         }
         text
     }
@@ -91,8 +100,10 @@ mod tests {
             stale_after: Duration::from_secs(6),
             vip: "10.0.0.100",
             port: 8000,
+            scheduler: "wrr",
             policy,
             servers: &["10.0.0.11", "10.0.0.12"],
+            capacities: None,
             max_weight: 100,
         }
     }
@@ -108,6 +119,23 @@ mod tests {
             assert_eq!(config.services[0].policy.name(), policy);
             assert_eq!(config.interval, Duration::from_secs(2));
         }
+    }
+
+    #[test]
+    fn the_scheduler_and_capacities_are_written() {
+        let text = ManagerSetup {
+            scheduler: "wlc",
+            capacities: Some(&[1.0, 0.5]),
+            ..setup("capacity")
+        }
+        .render();
+        let config = nd_manager::config::Config::parse("test.toml", &text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let service = &config.services[0];
+        assert_eq!(service.scheduler.name(), "wlc");
+        assert_eq!(service.policy.name(), "capacity");
+        let capacities: Vec<f64> = service.servers.iter().map(|s| s.capacity).collect();
+        assert_eq!(capacities, [1.0, 0.5]);
     }
 
     #[test]
