@@ -1,4 +1,5 @@
-//! The evaluation report renders a fabricated results file into a document and two charts.
+//! The evaluation report renders a fabricated results file of one setting, as evaluations
+//! before scenarios wrote them, into a document and two charts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -52,6 +53,7 @@ fn run(policy: Policy, round: u32, base_ms: u64, failed: u64) -> PolicyRun {
             })
             .into(),
         weights,
+        disturbance: None,
     }
 }
 
@@ -78,6 +80,7 @@ fn results(policies: &[Policy]) -> EvalResults {
         timeout_ms: 30_000,
         runs,
         notes: vec!["round 2, Manager best: a remark".into()],
+        ..EvalResults::default()
     }
 }
 
@@ -107,7 +110,7 @@ fn is_png(path: &Path) -> bool {
 #[test]
 fn renders_the_table_both_charts_and_keeps_the_analysis() {
     let dir = scratch("all");
-    let output = render(&dir, &results(&Policy::ALL));
+    let output = render(&dir, &results(&Policy::PAPER));
     assert!(output.status.success(), "{output:?}");
     let doc = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     // Round robin: 200 completed of 210; its p99 (rank 208) is among the failures.
@@ -126,7 +129,7 @@ fn renders_the_table_both_charts_and_keeps_the_analysis() {
     assert!(doc.contains("| IPVS wlc | IPVS in direct-routing mode, `ipvsadm -s wlc`"));
     assert!(doc.contains("- round robin: response_timeout 10"), "{doc}");
     assert!(doc.contains("- round 2, Manager best: a remark"));
-    assert!(doc.contains("![Weights](evaluation-vm-weights.png)"));
+    assert!(doc.contains("![paper weights](evaluation-vm-weights.png)"));
     assert!(doc.contains("| srv3 | 10.0.0.11 | 500 |"));
     assert!(is_png(&dir.join("evaluation-vm-cdf.png")));
     assert!(is_png(&dir.join("evaluation-vm-weights.png")));
@@ -136,7 +139,7 @@ fn renders_the_table_both_charts_and_keeps_the_analysis() {
     // The maintainers' analysis survives a second rendering.
     let written = doc.replace("(No analysis yet.)", "Dynamic feedback wins.");
     std::fs::write(dir.join("evaluation-vm.md"), written).unwrap();
-    assert!(render(&dir, &results(&Policy::ALL)).status.success());
+    assert!(render(&dir, &results(&Policy::PAPER)).status.success());
     let again = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     assert!(again.contains("Dynamic feedback wins."));
     assert!(!again.contains("(No analysis yet.)"));

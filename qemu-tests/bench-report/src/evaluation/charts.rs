@@ -5,6 +5,16 @@ use std::path::Path;
 
 use nd_charts::{response_times, weights_over_time, ChartResult, Curve, Panel};
 use ndtest::evaluation::results::{Distribution, EvalResults};
+use ndtest::evaluation::scenario::Scenario;
+
+/// The file of `scenario`'s chart `chart` (`cdf` or `weights`); the paper's setting keeps the
+/// names it had before there were scenarios.
+pub fn file_name(scenario: Scenario, chart: &str) -> String {
+    match scenario {
+        Scenario::Paper => format!("evaluation-vm-{chart}.png"),
+        _ => format!("evaluation-vm-{}-{chart}.png", scenario.key()),
+    }
+}
 
 /// A short description of the cluster and its load, for titles.
 fn cluster(results: &EvalResults) -> String {
@@ -38,9 +48,26 @@ pub fn cdf(path: &Path, results: &EvalResults) -> ChartResult<()> {
     }
     response_times(
         path,
-        &format!("Response times in the VM ({})", cluster(results)),
+        &format!(
+            "{}: response times in the VM ({})",
+            results.scenario.title(),
+            cluster(results)
+        ),
         &curves,
     )
+}
+
+/// Where the weights chart draws its line: at the disturbance's start where there is one,
+/// at the end of the warm-up otherwise; and what the line means.
+fn mark(results: &EvalResults) -> (f64, &'static str) {
+    let disturbed = results.runs.iter().find_map(|run| run.disturbance);
+    match disturbed {
+        Some(window) => (window.from, "the line marks the disturbance's start"),
+        None => (
+            results.warmup_seconds as f64,
+            "the line marks the end of the warm-up",
+        ),
+    }
 }
 
 /// The Manager's weights in the first round of each Manager policy; `false` (and nothing
@@ -77,14 +104,16 @@ pub fn weights(path: &Path, results: &EvalResults) -> ChartResult<bool> {
     if panels.is_empty() {
         return Ok(false);
     }
+    let (at, meaning) = mark(results);
     weights_over_time(
         path,
         &format!(
-            "The Manager's weights ({}); the line marks the end of the warm-up",
+            "{}: the Manager's weights ({}); {meaning}",
+            results.scenario.title(),
             cluster(results)
         ),
         "seconds since the first request",
-        results.warmup_seconds as f64,
+        at,
         &panels,
     )?;
     Ok(true)

@@ -1,25 +1,32 @@
-//! `docs/evaluation-vm.md`: how the evaluation was made, each policy's response times,
-//! utilizations and shares, the charts, and the run's remarks, with the analysis kept from
-//! the previous file ([`crate::analysis`]).
+//! `docs/evaluation-vm.md`: how the evaluation was made, the Manager's targets as measured,
+//! then for each scenario its setup, each policy's response times, utilizations and shares,
+//! the charts, and the run's remarks; with the analysis kept from the previous file
+//! ([`crate::analysis`]).
 
 use std::fmt::Write as _;
 
-use ndtest::evaluation::results::{format_millis, percents, EvalResults, Millis};
+use ndtest::evaluation::results::{format_millis, percents, EvalResults, Evaluation, Millis};
 
+use super::targets::{targets, Target};
 use crate::analysis;
 
-/// The charts the document shows, by file name beside it.
-pub struct Charts<'a> {
-    pub cdf: &'a str,
+/// The charts of one scenario, by file name beside the document.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Charts {
+    pub cdf: String,
     /// None when no run had changing weights.
-    pub weights: Option<&'a str>,
+    pub weights: Option<String>,
 }
 
 const METHOD: &str = "\
 How the Executor, IPVS and the Manager share load among servers of unequal capacity, measured \
 in the test VM with the real kernel module, the real `nd-manager` and `nd-agent`, real TCP \
 connections and direct routing: the setting of the Network Dispatcher paper (Goldszmidt and \
-Hunt, 1998) in small, beside the simulation of `docs/evaluation-simulation.md`.
+Hunt, 1998) in small, then the five scenarios of the simulation of \
+`docs/evaluation-simulation.md` (S1 to S5) on the VM's three servers: unknown capacities, known \
+capacities with heavy-tailed sizes, external load, a fast-failing server and a step change, \
+each comparing round robin, static WRR, IPVS `wlc`, the Manager over the Executor's `wrr` and \
+the Manager over the Executor's `wlc`.
 
 Produced by `make evaluate` (`qemu-tests/run-evaluation.sh`): the test kernel without its \
 debug options and the module built for it, one VM under emulation (TCG, two CPUs), the \
@@ -38,6 +45,12 @@ in the queue like a small request and its timing shows the load, as in the paper
 second a server's load (the mean number of requests in progress over the last second) is in \
 a file that the server's `nd-agent` reads with `cat` as the `load` host metric. A client that \
 gives up (a timeout) resets its connection and its request leaves the queue.
+
+A scenario's disturbance is on the disturbed server's schedule, whose clock starts with the \
+workload: its speed multiplied by a factor from an instant on (`--capacity-schedule`), work \
+the balancer does not see taking a share of its speed for a window (`--external-load`, which \
+its load file counts as one more task, as a CPU hog shows in a host's load average), or every \
+request answered at once with HTTP 500 for a window (`--fail-with 500 --fail-during`).
 
 The clients are `ndtest workload`: open-loop Poisson arrivals, each request on a connection of \
 its own asking for a size drawn from the A/B/C/D classes (1, 10, 100 and 1000 work units, each \
@@ -60,12 +73,63 @@ fn time(value: Millis, timeout_ms: f64) -> String {
     format_millis(value, timeout_ms)
 }
 
-/// The whole document.
-pub fn document(results: &EvalResults, charts: &Charts<'_>, analysis: Option<&str>) -> String {
+/// The targets as a table.
+pub fn target_table(targets: &[Target]) -> String {
+    let mut table = String::from(
+        "| scenario | measure | goal | measured | met? |\n| --- | --- | --- | ---: | --- |\n",
+    );
+    for target in targets {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} |",
+            target.setting,
+            target.measure,
+            target.goal,
+            target.value,
+            if target.met { "yes" } else { "no" }
+        );
+    }
+    table
+}
+
+/// The whole document; `charts` go with the scenarios of `evaluation` in order.
+pub fn document(evaluation: &Evaluation, charts: &[Charts], analysis: Option<&str>) -> String {
     let mut out = String::new();
-    let timeout = results.timeout_ms as f64;
     let _ = writeln!(out, "# Load sharing in the VM\n\n{METHOD}\n");
-    let _ = writeln!(out, "## Setup\n\n| setting | value |\n| --- | --- |");
+    let targets = targets(evaluation);
+    if !targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Targets\n\nThe simulation's targets, judged on what was measured here: Manager \
+             + wlc within 10% of IPVS wlc on the mean and the 99th percentile in S1 and S2 and \
+             better in S3; the Manager's p99 at most 0.05 times round robin's in S1; in S4 at \
+             most a tenth of IPVS wlc's failed requests and the failing server at weight 0 \
+             within 2 intervals; in S5 every weight share within 10% of its final value within \
+             3 intervals of the step, without oscillating (judged on one reading of the weights \
+             per interval, as the simulation judges its rounds). A p99 above the timeout is \
+             only bounded, and so is a ratio with one.\n\n{}",
+            target_table(&targets)
+        );
+    }
+    let empty = Charts::default();
+    for (index, results) in evaluation.scenarios.iter().enumerate() {
+        scenario_section(&mut out, results, charts.get(index).unwrap_or(&empty));
+    }
+    let _ = writeln!(out, "## What the figures say\n");
+    let _ = writeln!(out, "{}", analysis.unwrap_or(analysis::PLACEHOLDER));
+    out
+}
+
+/// One scenario's section.
+fn scenario_section(out: &mut String, results: &EvalResults, charts: &Charts) {
+    let timeout = results.timeout_ms as f64;
+    let scenario = results.scenario;
+    let _ = writeln!(
+        out,
+        "## {}\n\n{}\n\n### Setup\n\n| setting | value |\n| --- | --- |",
+        scenario.title(),
+        scenario.description()
+    );
     for (key, value) in &results.setup {
         let _ = writeln!(out, "| {key} | {value} |");
     }
@@ -87,7 +151,7 @@ pub fn document(results: &EvalResults, charts: &Charts<'_>, analysis: Option<&st
     let names: Vec<&str> = results.servers.iter().map(|s| s.name.as_str()).collect();
     let _ = writeln!(
         out,
-        "\n## Results\n\n| policy | rounds | completed | failed | mean | p50 | p90 | p99 | p99 by \
+        "\n### Results\n\n| policy | rounds | completed | failed | mean | p50 | p90 | p99 | p99 by \
          round | slowest | utilization {} (%) | share {} (%) |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |",
         names.join(" / "),
@@ -120,15 +184,17 @@ pub fn document(results: &EvalResults, charts: &Charts<'_>, analysis: Option<&st
         out,
         "\nThe distributions, over all rounds (the CDF on a log time axis, and the fraction of \
          requests slower than each time on log-log axes, where the 99th percentile is the \
-         crossing of 0.01; a curve that ends below 1 lost requests):\n\n![Response times]({})\n",
+         crossing of 0.01; a curve that ends below 1 lost requests):\n\n![{} response times]({})\n",
+        scenario.short(),
         charts.cdf
     );
-    match charts.weights {
+    match &charts.weights {
         Some(chart) => {
             let _ = writeln!(
                 out,
                 "The weights the Manager gave the servers, read once a second in the first round \
-                 of each Manager policy:\n\n![Weights]({chart})\n"
+                 of each Manager policy:\n\n![{} weights]({chart})\n",
+                scenario.short()
             );
         }
         None => {
@@ -149,13 +215,10 @@ pub fn document(results: &EvalResults, charts: &Charts<'_>, analysis: Option<&st
         })
         .collect();
     if !results.notes.is_empty() || !failures.is_empty() {
-        let _ = writeln!(out, "## Remarks of the run\n");
+        let _ = writeln!(out, "### Remarks of the run\n");
         for note in failures.iter().chain(&results.notes) {
             let _ = writeln!(out, "- {note}");
         }
         let _ = writeln!(out);
     }
-    let _ = writeln!(out, "## What the figures say\n");
-    let _ = writeln!(out, "{}", analysis.unwrap_or(analysis::PLACEHOLDER));
-    out
 }
