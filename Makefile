@@ -46,11 +46,11 @@ bench: tools
 bench-quick: tools
 	qemu-tests/run-bench.sh --quick
 
-# The load-sharing evaluation in the VM (about 20 minutes); writes docs/evaluation-vm.md.
+# The load-sharing evaluation in the VM (about an hour); writes docs/evaluation-vm.md.
 evaluate: tools
 	qemu-tests/run-evaluation.sh
 
-# One short round of it, rendered into build/evaluation-quick/.
+# Every scenario of it briefly, rendered into build/evaluation-quick/.
 evaluate-quick: tools
 	qemu-tests/run-evaluation.sh --quick
 
