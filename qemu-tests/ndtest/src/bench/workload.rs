@@ -155,6 +155,10 @@ impl Schedule for PoissonSchedule {
         let waiting = self.waiting.iter().filter(|(at, _)| self.measured(*at));
         waiting.count() as u64 + self.not_yet_taken()
     }
+
+    fn starts_late(&self) -> bool {
+        true
+    }
 }
 
 /// Runs the workload and reports it.
@@ -238,6 +242,25 @@ mod tests {
             now += 1_000_000;
         }
         all
+    }
+
+    #[test]
+    fn a_late_pass_starts_what_fell_due_in_the_window_and_nothing_after() {
+        let mut poisson = schedule(100.0, 4, 0, S);
+        let mut due = Vec::new();
+        poisson.take_due(S / 2, usize::MAX, &mut due);
+        let early = due.len();
+        assert!(
+            poisson.unstarted() > 0,
+            "the window's second half is still to come"
+        );
+        // The loop wakes long after the window's end.
+        poisson.take_due(5 * S, usize::MAX, &mut due);
+        assert!(poisson.starts_late());
+        assert!(due.len() > early);
+        assert!(due.iter().all(|d| d.scheduled_ns < S));
+        assert_eq!(poisson.unstarted(), 0);
+        assert_eq!(due.len() as u64, poisson.scheduled);
     }
 
     #[test]

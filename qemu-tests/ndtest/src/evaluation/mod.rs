@@ -239,7 +239,11 @@ pub fn run_plan(plan: &Plan) -> Result<Evaluation, String> {
     let mut evaluation = Evaluation::default();
     for setting in &plan.settings {
         let rate = setting.rate();
-        println!("{}", setting.scenario.title());
+        println!(
+            "{}, offered load {:.0}%",
+            setting.scenario.title(),
+            setting.load * 100.0
+        );
         let mut results = plan.results_of(setting);
         for round in 0..plan.rounds {
             for policy in plan.order(setting, round) {

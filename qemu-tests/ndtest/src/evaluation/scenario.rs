@@ -105,7 +105,7 @@ impl Scenario {
 
     pub fn title(self) -> &'static str {
         match self {
-            Scenario::Paper => "The paper's cluster at 90% load",
+            Scenario::Paper => "The paper's cluster near capacity",
             Scenario::UnknownCapacities => "S1: unknown capacities",
             Scenario::KnownCapacities => "S2: known capacities, Pareto sizes",
             Scenario::ExternalLoad => "S3: external load",

@@ -214,15 +214,17 @@ impl Hold {
     /// Opens `conns` connections to `vip`:80 that stream for `seconds`, and waits until they
     /// are established.
     pub fn start(vip: &str, conns: u32, seconds: u32) -> Result<Hold, String> {
-        Hold::start_with(vip, conns, seconds, 5000)
+        Hold::start_with(vip, conns, seconds, 5000, 200)
     }
 
-    /// As `start`, each read or write waiting up to `timeout_ms`.
+    /// As `start`, each read or write waiting up to `timeout_ms`, each connection sending a
+    /// chunk every `interval_ms`.
     pub fn start_with(
         vip: &str,
         conns: u32,
         seconds: u32,
         timeout_ms: u64,
+        interval_ms: u64,
     ) -> Result<Hold, String> {
         // Several holds may be open at once: each has a file of its own.
         static HOLDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -244,6 +246,8 @@ impl Hold {
                 &ready,
                 "--timeout-ms",
                 &timeout_ms.to_string(),
+                "--interval-ms",
+                &interval_ms.to_string(),
             ],
         )
         .stdout(Stdio::piped())

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 const WEIGHTS: [u32; 3] = [1, 2, 3];
 /// Long enough for any chunk to wait out a takeover and TCP's retransmissions.
 const STREAM_TIMEOUT_MS: u64 = 20_000;
+/// A chunk a second on each stream: hundreds of streams at the usual five a second keep the
+/// emulated machine's one CPU so busy that keepalived's adverts come late and VRRP flaps.
+const STREAM_INTERVAL_MS: u64 = 1000;
 
 fn entries(node: Node) -> Result<u64, String> {
     Ok(number(&info(node.ns())?, &["conn_count"]))
@@ -27,7 +30,7 @@ fn lost(report: &HoldReport) -> u64 {
 pub fn ha_failover() -> Outcome {
     let mut pair = HaPair::start(WEIGHTS)?;
     let conns = scaled(200, 200);
-    let before = Hold::start_with(VIP, conns, 60, STREAM_TIMEOUT_MS)?;
+    let before = Hold::start_with(VIP, conns, 60, STREAM_TIMEOUT_MS, STREAM_INTERVAL_MS)?;
     // Open for more than a second, and in the backup's shadow table.
     thread::sleep(Duration::from_secs(2));
     let shadowed = wait_for(
@@ -41,8 +44,8 @@ pub fn ha_failover() -> Outcome {
     );
     shadowed?;
 
-    pair.fail(Node::Primary)?;
     let cut = Instant::now();
+    pair.fail(Node::Primary)?;
     let took = wait_for("the backup in charge", Duration::from_secs(15), || {
         in_charge_alone(Node::Backup)
     })?;
@@ -68,7 +71,7 @@ pub fn ha_failover() -> Outcome {
             )
         })?;
     }
-    let during = Hold::start_with(VIP, 50, 40, STREAM_TIMEOUT_MS)?;
+    let during = Hold::start_with(VIP, 50, 40, STREAM_TIMEOUT_MS, STREAM_INTERVAL_MS)?;
 
     let kept = before.finish()?;
     println!(
@@ -91,12 +94,14 @@ pub fn ha_failover() -> Outcome {
         "the cluster address back on the primary",
         Duration::from_secs(40),
         || super::ha_pair::holds_vip(Node::Primary),
-    )?;
+    )
+    .map_err(|e| e + &pair.explain())?;
     wait_for(
         "the primary in charge again",
         Duration::from_secs(40),
         || in_charge(Node::Primary),
-    )?;
+    )
+    .map_err(|e| e + &pair.explain())?;
     println!(
         "  fail-back: the address back {:.1} s and both roles switched {:.1} s after the \
          primary returned ({:.1} s after the failure)",
@@ -125,10 +130,12 @@ fn in_charge_alone(node: Node) -> Result<bool, String> {
     Ok(super::ha_pair::holds_vip(node)? && ha_show(node)?["role"].as_str() == Some("active"))
 }
 
-/// VRRP with adverts every second declares the master dead after three missed adverts plus
-/// a skew; the notify script and the emulated machine add to that.
+/// VRRP with adverts every second declares a silent master dead after three missed adverts
+/// plus a skew, (256 - 100) / 256 s for the backup's priority: 3.6 s (RFC 5798's
+/// Master_Down_Interval). The notify script's processes and the polls that see the change
+/// cost seconds more on the emulated machine with the debug kernel.
 fn takeover_bound(took: Duration) -> Outcome {
-    ensure(took <= Duration::from_secs(6), || {
+    ensure(took <= Duration::from_secs(8), || {
         format!("the takeover took {took:?}")
     })
 }
@@ -239,7 +246,7 @@ pub fn ha_sync_faults() -> Outcome {
         "  sync link back {:.1} s after the backup's daemon restarted",
         relinked.as_secs_f64()
     );
-    let hold = Hold::start_with(VIP, 10, 10, STREAM_TIMEOUT_MS)?;
+    let hold = Hold::start_with(VIP, 10, 10, STREAM_TIMEOUT_MS, STREAM_INTERVAL_MS)?;
     wait_for(
         "new streams in the backup's table",
         Duration::from_secs(15),

@@ -163,7 +163,8 @@ pub fn wait_for(
         if start.elapsed() > limit {
             return Err(format!("{what}: not within {limit:?}"));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        // Each poll starts processes, costly on the emulated machine: not too often.
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -202,10 +203,19 @@ impl HaPair {
             keepalived: [None, None],
             syncd: [None, None],
         };
+        // As the README has operators do it: nothing dispatches, and so nothing publishes
+        // its table or weights, until keepalived decides.
         for node in [Node::Primary, Node::Backup] {
+            ndadm(node.ns(), &["ha", "role", "standby"])?;
             pair.syncd[node.index()] = Some(start_syncd(node)?);
-            pair.keepalived[node.index()] = Some(start_keepalived(node)?);
         }
+        // The primary first: started together, both may time out waiting for adverts on a
+        // slow machine and both be MASTER for a moment.
+        pair.keepalived[0] = Some(start_keepalived(Node::Primary)?);
+        wait_for("the primary active", Duration::from_secs(30), || {
+            Ok(holds_vip(Node::Primary)? && role(Node::Primary)? == "active")
+        })?;
+        pair.keepalived[1] = Some(start_keepalived(Node::Backup)?);
         wait_for("the primary in charge", Duration::from_secs(30), || {
             in_charge(Node::Primary)
         })?;
@@ -215,13 +225,16 @@ impl HaPair {
         Ok(pair)
     }
 
-    /// Stops `node` as a crash would: keepalived killed and its link to the LAN cut.
+    /// Stops `node` as a crash would: its link to the LAN cut, then keepalived killed. In
+    /// that order, the advert of priority 0 that a stopping keepalived sends to hand over at
+    /// once cannot escape: the peer has to notice the silence, as after a real crash.
     pub fn fail(&mut self, node: Node) -> Outcome {
+        ip(&["link", "set", &node.link(), "down"])?;
         if let Some(keepalived) = self.keepalived[node.index()].as_ref() {
             keepalived.signal(libc::SIGKILL)?;
         }
         self.keepalived[node.index()] = None;
-        ip(&["link", "set", &node.link(), "down"])
+        Ok(())
     }
 
     /// Brings `node` back: its link up and keepalived started again.
@@ -240,6 +253,27 @@ impl HaPair {
     pub fn restart_syncd(&mut self, node: Node) -> Outcome {
         self.syncd[node.index()] = Some(start_syncd(node)?);
         Ok(())
+    }
+
+    /// What each node's keepalived logged last and what each node holds, for a failure's
+    /// message.
+    pub fn explain(&self) -> String {
+        let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let mut out = format!("\n  load average {}", load.trim());
+        for node in [Node::Primary, Node::Backup] {
+            let ns = node.ns();
+            let log = fs::read_to_string(format!("/tmp/keepalived-{ns}.log")).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(25)..].join("\n    ");
+            let addresses =
+                run(ns, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).unwrap_or_else(|e| e);
+            let show = ha_show(node).map(|v| v.to_string()).unwrap_or_else(|e| e);
+            out += &format!(
+                "\n  {ns}: {}\n  {ns}: {show}\n  {ns}'s keepalived log ends:\n    {tail}",
+                addresses.trim()
+            );
+        }
+        out
     }
 
     /// Fails if `node`'s sync daemon has exited.
