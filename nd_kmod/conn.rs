@@ -23,8 +23,10 @@ pub(crate) const STRIPES: usize = 256;
 type Table = StripedTable<ConnEntry, STRIPES>;
 /// Default bound on the number of entries.
 pub(crate) const DEFAULT_LIMIT: u32 = 1 << 20;
-/// How far from its home slot a full table looks for a half-open entry to give up.
-const EVICTION_REACH: usize = 16;
+/// How many slots from its home a full table looks through, gaps included, for a
+/// half-open entry to give up: enough to find one in a stripe that the flood has only half
+/// filled, few enough to bound the work a flood's SYN costs.
+const EVICTION_REACH: usize = 64;
 /// Every this many sweeps (about seconds) each established entry is told to the observer
 /// again, so that a peer's shadow of a long-lived connection does not expire.
 const REFRESH_SWEEPS: usize = 60;
@@ -209,7 +211,7 @@ impl ConnTable {
         let mut evicted = false;
         if full {
             let victim = stripe
-                .run(place.hash, EVICTION_REACH)
+                .neighbourhood(place.hash, EVICTION_REACH)
                 .filter(|(_, e)| e.state == TcpState::SynSent)
                 .min_by_key(|(_, e)| e.left(short_jiffies(now)))
                 .map(|(index, _)| index)

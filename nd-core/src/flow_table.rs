@@ -192,6 +192,21 @@ impl<S: Slots> FlowTable<S> {
             .map_while(move |index| self.get(index).map(|entry| (index, entry)))
     }
 
+    /// The entries in the `slots` slots from `hash`'s home slot on, with their slots: past
+    /// empty slots too, unlike [`FlowTable::run`], so that a search for a victim to evict
+    /// does not end at the first gap of a table that is full by count but sparse here.
+    pub fn neighbourhood(
+        &self,
+        hash: u32,
+        slots: usize,
+    ) -> impl Iterator<Item = (usize, &S::Entry)> + '_ {
+        let mask = self.mask();
+        let home = hash as usize & mask;
+        (0..slots.min(self.slots.count()))
+            .map(move |step| (home + step) & mask)
+            .filter_map(move |index| self.get(index).map(|entry| (index, entry)))
+    }
+
     /// Entries from slot `from` on, with their slots, for dumps that resume.
     pub fn entries_from(&self, from: usize) -> impl Iterator<Item = (usize, &S::Entry)> + '_ {
         (from..self.slots.count()).filter_map(|index| self.get(index).map(|entry| (index, entry)))
@@ -365,6 +380,26 @@ mod tests {
         let limited: Vec<u32> = t.run(hash(&8), 2).map(|(_, e)| e.key).collect();
         assert_eq!(limited, [8, 9]);
         assert_eq!(t.run(hash(&0), 16).count(), 0);
+    }
+
+    #[test]
+    fn a_neighbourhood_reaches_past_gaps() {
+        let mut t = table(16);
+        for key in [8, 9, 10, 11, 20] {
+            put(&mut t, key);
+        }
+        // Key 0's home slot is empty: its run ends at once, its neighbourhood goes on.
+        assert_eq!(t.run(hash(&0), 16).count(), 0);
+        let mut all: Vec<u32> = t.neighbourhood(hash(&0), 16).map(|(_, e)| e.key).collect();
+        all.sort_unstable();
+        assert_eq!(all, [8, 9, 10, 11, 20]);
+        let near: Vec<u32> = t.neighbourhood(hash(&8), 2).map(|(_, e)| e.key).collect();
+        assert_eq!(near, [8, 9]);
+        assert_eq!(
+            t.neighbourhood(hash(&8), 1000).count(),
+            5,
+            "bounded by the table"
+        );
     }
 
     #[test]
