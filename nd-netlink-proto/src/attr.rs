@@ -342,7 +342,8 @@ mod tests {
         assert_eq!(sync::PAD, sync::MAX);
         assert_eq!(weight_entry::MAX, 2);
         assert_eq!(stats::PAD, stats::MAX);
-        assert_eq!(drops::MAX, 9);
+        assert_eq!(drops::MAX, 10);
         assert_eq!(drops::HALF_OPEN_EVICTED, drops::PAD + 1);
+        assert_eq!(drops::STANDBY, drops::HALF_OPEN_EVICTED + 1);
     }
 }
