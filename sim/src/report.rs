@@ -394,7 +394,8 @@ pub fn targets(evaluation: &Evaluation) -> Vec<Target> {
     targets
 }
 
-fn target_table(targets: &[Target]) -> String {
+/// The targets as a table, for this report and the VM's.
+pub fn target_table(targets: &[Target]) -> String {
     let mut table = String::from(
         "| setting | measure | goal | measured | met? |\n| --- | --- | --- | ---: | --- |\n",
     );

@@ -1,8 +1,9 @@
 //! The evaluation report renders a fabricated results file of one setting, as evaluations
 //! before scenarios wrote them, into a document and two charts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 
 use ndtest::bench::histogram::Histogram;
 use ndtest::bench::report::WorkloadReport;
@@ -84,33 +85,13 @@ fn results(policies: &[Policy]) -> EvalResults {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nd-eval-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn render(dir: &Path, results: &EvalResults) -> Output {
-    let input = dir.join("results.json");
-    std::fs::write(&input, serde_json::to_string(results).unwrap()).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_nd-evaluation-report"))
-        .arg("--results")
-        .arg(&input)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn is_png(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes.get(1..4) == Some(b"PNG"))
-}
-
 #[test]
 fn renders_the_table_both_charts_and_keeps_the_analysis() {
-    let dir = scratch("all");
-    let output = render(&dir, &results(&Policy::PAPER));
+    let dir = common::scratch("nd-eval-report", "all");
+    let output = common::render(
+        &dir,
+        &serde_json::to_string(&results(&Policy::PAPER)).unwrap(),
+    );
     assert!(output.status.success(), "{output:?}");
     let doc = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     // Round robin: 200 completed of 210; its p99 (rank 208) is among the failures.
@@ -131,15 +112,20 @@ fn renders_the_table_both_charts_and_keeps_the_analysis() {
     assert!(doc.contains("- round 2, Manager best: a remark"));
     assert!(doc.contains("![paper weights](evaluation-vm-weights.png)"));
     assert!(doc.contains("| srv3 | 10.0.0.11 | 500 |"));
-    assert!(is_png(&dir.join("evaluation-vm-cdf.png")));
-    assert!(is_png(&dir.join("evaluation-vm-weights.png")));
+    assert!(common::is_png(&dir.join("evaluation-vm-cdf.png")));
+    assert!(common::is_png(&dir.join("evaluation-vm-weights.png")));
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.contains("Manager best"), "{table}");
 
     // The maintainers' analysis survives a second rendering.
     let written = doc.replace("(No analysis yet.)", "Dynamic feedback wins.");
     std::fs::write(dir.join("evaluation-vm.md"), written).unwrap();
-    assert!(render(&dir, &results(&Policy::PAPER)).status.success());
+    assert!(common::render(
+        &dir,
+        &serde_json::to_string(&results(&Policy::PAPER)).unwrap()
+    )
+    .status
+    .success());
     let again = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     assert!(again.contains("Dynamic feedback wins."));
     assert!(!again.contains("(No analysis yet.)"));
@@ -148,9 +134,12 @@ fn renders_the_table_both_charts_and_keeps_the_analysis() {
 
 #[test]
 fn without_the_manager_there_is_no_weights_chart() {
-    let dir = scratch("static");
+    let dir = common::scratch("nd-eval-report", "static");
     std::fs::write(dir.join("evaluation-vm-weights.png"), "stale").unwrap();
-    let output = render(&dir, &results(&[Policy::RoundRobin, Policy::IpvsWlc]));
+    let output = common::render(
+        &dir,
+        &serde_json::to_string(&results(&[Policy::RoundRobin, Policy::IpvsWlc])).unwrap(),
+    );
     assert!(output.status.success(), "{output:?}");
     let doc = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     assert!(doc.contains("No run of a Manager policy"), "{doc}");
@@ -158,13 +147,13 @@ fn without_the_manager_there_is_no_weights_chart() {
         !dir.join("evaluation-vm-weights.png").exists(),
         "the stale chart is gone"
     );
-    assert!(is_png(&dir.join("evaluation-vm-cdf.png")));
+    assert!(common::is_png(&dir.join("evaluation-vm-cdf.png")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn refuses_what_is_not_evaluation_results() {
-    let dir = scratch("refuse");
+    let dir = common::scratch("nd-eval-report", "refuse");
     let input = dir.join("results.json");
     for text in ["not json", "{\"runs\": 3}"] {
         std::fs::write(&input, text).unwrap();
@@ -179,7 +168,7 @@ fn refuses_what_is_not_evaluation_results() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("not evaluation results"));
     }
     let empty = EvalResults::default();
-    let output = render(&dir, &empty);
+    let output = common::render(&dir, &serde_json::to_string(&empty).unwrap());
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no run"));
     let _ = std::fs::remove_dir_all(&dir);

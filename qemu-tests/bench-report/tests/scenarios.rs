@@ -1,8 +1,7 @@
 //! The evaluation report renders fabricated results of every scenario: a section each with
 //! its table and charts, the weights of the step, and the targets judged on the figures.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
 use ndtest::bench::histogram::Histogram;
 use ndtest::bench::ps_schedule::Window;
@@ -164,29 +163,6 @@ fn evaluation() -> Evaluation {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nd-eval-scenarios-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn render(dir: &Path, evaluation: &Evaluation) -> Output {
-    let input = dir.join("results.json");
-    std::fs::write(&input, serde_json::to_string(evaluation).unwrap()).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_nd-evaluation-report"))
-        .arg("--results")
-        .arg(&input)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn is_png(path: &Path) -> bool {
-    std::fs::read(path).is_ok_and(|bytes| bytes.get(1..4) == Some(b"PNG"))
-}
-
 /// The targets table's row for `measure` in `setting`: its goal, value and verdict.
 fn target<'a>(doc: &'a str, setting: &str, measure: &str) -> &'a str {
     let start = format!("| {setting} | {measure} | ");
@@ -199,8 +175,8 @@ fn target<'a>(doc: &'a str, setting: &str, measure: &str) -> &'a str {
 
 #[test]
 fn every_scenario_has_its_section_and_charts() {
-    let dir = scratch("sections");
-    let output = render(&dir, &evaluation());
+    let dir = common::scratch("nd-eval-scenarios", "sections");
+    let output = common::render(&dir, &serde_json::to_string(&evaluation()).unwrap());
     assert!(output.status.success(), "{output:?}");
     let doc = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     let mut at = 0;
@@ -215,12 +191,12 @@ fn every_scenario_has_its_section_and_charts() {
             _ => format!("evaluation-vm-{}-cdf.png", scenario.key()),
         };
         assert!(doc.contains(&format!("({cdf})")), "{cdf}");
-        assert!(is_png(&dir.join(&cdf)), "{cdf}");
+        assert!(common::is_png(&dir.join(&cdf)), "{cdf}");
     }
     assert!(doc.find("## Targets").unwrap() < doc.find("## S1: unknown capacities").unwrap());
     let step = "evaluation-vm-s5-step-change-weights.png";
     assert!(doc.contains(&format!("![S5 weights]({step})")), "{doc}");
-    assert!(is_png(&dir.join(step)));
+    assert!(common::is_png(&dir.join(step)));
     assert!(doc.contains("| Manager + wlc | 1 | 100 | 0 |"), "{doc}");
     assert!(
         doc.contains("- Manager + wlc: response_not_200 10"),
@@ -233,8 +209,12 @@ fn every_scenario_has_its_section_and_charts() {
 
 #[test]
 fn the_targets_are_judged_on_the_figures() {
-    let dir = scratch("targets");
-    assert!(render(&dir, &evaluation()).status.success());
+    let dir = common::scratch("nd-eval-scenarios", "targets");
+    assert!(
+        common::render(&dir, &serde_json::to_string(&evaluation()).unwrap())
+            .status
+            .success()
+    );
     let doc = std::fs::read_to_string(dir.join("evaluation-vm.md")).unwrap();
     // Equal times: the ratio is 1, within 10% but not better.
     assert_eq!(

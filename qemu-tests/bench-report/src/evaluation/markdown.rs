@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use ndtest::evaluation::results::{format_millis, percents, EvalResults, Evaluation, Millis};
 
-use super::targets::{targets, Target};
+use super::targets::targets;
 use crate::analysis;
 
 /// The charts of one scenario, by file name beside the document.
@@ -73,24 +73,7 @@ fn time(value: Millis, timeout_ms: f64) -> String {
     format_millis(value, timeout_ms)
 }
 
-/// The targets as a table.
-pub fn target_table(targets: &[Target]) -> String {
-    let mut table = String::from(
-        "| scenario | measure | goal | measured | met? |\n| --- | --- | --- | ---: | --- |\n",
-    );
-    for target in targets {
-        let _ = writeln!(
-            table,
-            "| {} | {} | {} | {} | {} |",
-            target.setting,
-            target.measure,
-            target.goal,
-            target.value,
-            if target.met { "yes" } else { "no" }
-        );
-    }
-    table
-}
+pub use nd_sim::report::target_table;
 
 /// The whole document; `charts` go with the scenarios of `evaluation` in order.
 pub fn document(evaluation: &Evaluation, charts: &[Charts], analysis: Option<&str>) -> String {

@@ -17,16 +17,7 @@ use ndtest::evaluation::policy::Policy;
 use ndtest::evaluation::results::{EvalResults, Evaluation, Millis, PolicyRun, PolicySummary};
 use ndtest::evaluation::scenario::Scenario;
 
-/// One target, as measured.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Target {
-    /// The scenario's short label.
-    pub setting: &'static str,
-    pub measure: String,
-    pub goal: String,
-    pub value: String,
-    pub met: bool,
-}
+pub use nd_sim::report::Target;
 
 /// A ratio of two measurements, either of which may be only bounded.
 #[derive(Clone, Copy, Debug, PartialEq)]
