@@ -109,10 +109,14 @@ fn start_keepalived(node: Node) -> Result<Daemon, String> {
     let ns = node.ns();
     let config = format!("{HA_DIR}/keepalived-{ns}.conf");
     write(&config, &keepalived_config(node), 0o644)?;
+    // The example's script, then the time since boot at which it made the Executor active:
+    // when the takeover was complete, whatever the test's polls see later.
     write(
         &format!("{HA_DIR}/notify-{ns}.sh"),
         &format!(
-            "#!/bin/sh\nNDADM=/bin/ndadm ND_NOTIFY_STATE={HA_DIR}/state-{ns} exec /nd/nd-notify.sh \"$@\"\n"
+            "#!/bin/sh\nNDADM=/bin/ndadm ND_NOTIFY_STATE={HA_DIR}/state-{ns} /nd/nd-notify.sh \"$@\" || exit\n\
+             [ \"$1\" != master ] || cut -d' ' -f1 /proc/uptime >{}\n",
+            activated_file(node)
         ),
         0o755,
     )?;
@@ -132,6 +136,39 @@ fn start_keepalived(node: Node) -> Result<Daemon, String> {
         ],
         &format!("/tmp/keepalived-{ns}.log"),
     )
+}
+
+/// Where `node`'s notify script writes the time since boot at which it last made the
+/// Executor active.
+fn activated_file(node: Node) -> String {
+    format!("{HA_DIR}/activated-{}", node.ns())
+}
+
+/// Seconds since boot, as `/proc/uptime` tells them (to the hundredth).
+pub fn uptime() -> Result<f64, String> {
+    let text = fs::read_to_string("/proc/uptime").map_err(|e| format!("/proc/uptime: {e}"))?;
+    text.split(' ')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("/proc/uptime: {text:?}"))
+}
+
+/// When, in seconds since boot, `node`'s notify script last made its Executor active.
+pub fn activated_at(node: Node) -> Result<Option<f64>, String> {
+    match fs::read_to_string(activated_file(node)) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{}: {text:?}", activated_file(node))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", activated_file(node))),
+    }
+}
+
+/// Forgets when `node` was last made active.
+pub fn forget_activation(node: Node) {
+    let _ = fs::remove_file(activated_file(node));
 }
 
 /// `ndadm ha show` of `node`.
@@ -225,10 +262,19 @@ impl HaPair {
         Ok(pair)
     }
 
+    /// Stops `node` as an operator or a dying host's init would: keepalived stopped (it sends
+    /// an advert of priority 0, which hands the address over at once), then the link to the
+    /// LAN cut.
+    pub fn stop(&mut self, node: Node) -> Outcome {
+        // Dropping the daemon stops it with SIGTERM and waits for it to exit.
+        self.keepalived[node.index()] = None;
+        ip(&["link", "set", &node.link(), "down"])
+    }
+
     /// Stops `node` as a crash would: its link to the LAN cut, then keepalived killed. In
     /// that order, the advert of priority 0 that a stopping keepalived sends to hand over at
     /// once cannot escape: the peer has to notice the silence, as after a real crash.
-    pub fn fail(&mut self, node: Node) -> Outcome {
+    pub fn crash(&mut self, node: Node) -> Outcome {
         ip(&["link", "set", &node.link(), "down"])?;
         if let Some(keepalived) = self.keepalived[node.index()].as_ref() {
             keepalived.signal(libc::SIGKILL)?;
