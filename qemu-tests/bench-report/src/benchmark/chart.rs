@@ -1,5 +1,7 @@
 //! The chart of the benchmark: for every figure, the Executor against IPVS and against no
-//! balancer, as ratios where above 1 means the Executor does better.
+//! balancer, as ratios where above 1 means the Executor does better, on a log axis: twice as
+//! good and twice as bad are bars of one length, either side of 1, and ratios near 1 stay
+//! legible beside ratios of 50.
 
 use std::error::Error;
 use std::path::Path;
@@ -17,11 +19,9 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
         .iter()
         .filter(|r| r.vs_ipvs.is_some() || r.vs_direct.is_some())
         .collect();
-    let highest = rows
-        .iter()
-        .flat_map(|r| [r.vs_ipvs, r.vs_direct])
-        .flatten()
-        .fold(1.5f64, f64::max);
+    let ratios = || rows.iter().flat_map(|r| [r.vs_ipvs, r.vs_direct]).flatten();
+    let highest = ratios().fold(1.5f64, f64::max) * 1.3;
+    let lowest = ratios().fold(1.0 / 1.5, f64::min).max(1e-3) / 1.3;
     let height = 120 + 46 * rows.len() as u32;
     let root = BitMapBackend::new(path, (1100, height)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -33,12 +33,12 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(380)
-        .build_cartesian_2d(0.0..highest * 1.1, 0.0..rows.len() as f64)?;
+        .build_cartesian_2d((lowest..highest).log_scale(), 0.0..rows.len() as f64)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
-        .x_desc("ratio")
+        .x_desc("ratio (log scale)")
         .label_style((FONT, 14))
         .draw()?;
     // Each figure's name, right-aligned beside its pair of bars.
@@ -47,7 +47,7 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
         .color(&BLACK);
     for (index, row) in rows.iter().enumerate() {
         let middle = rows.len() as f64 - index as f64 - 0.5;
-        let (x, y) = chart.backend_coord(&(0.0, middle));
+        let (x, y) = chart.backend_coord(&(lowest, middle));
         root.draw(&Text::new(
             row.figure.label.clone(),
             (x - 8, y),
@@ -61,9 +61,11 @@ pub fn ratios(path: &Path, rows: &[SummaryRow]) -> Result<(), Box<dyn Error>> {
             .enumerate()
         {
             let Some(ratio) = ratio else { continue };
+            let ratio = ratio.clamp(lowest, highest);
             let upper = top - 0.1 - 0.4 * slot as f64;
+            // From 1, where nd and the other path are level, to the ratio.
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(0.0, upper - 0.38), (ratio, upper)],
+                [(ratio.min(1.0), upper - 0.38), (ratio.max(1.0), upper)],
                 fill.filled(),
             )))?;
         }
