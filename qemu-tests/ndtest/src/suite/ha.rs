@@ -114,7 +114,7 @@ pub fn ha_failover() -> Outcome {
     // Now a crash, with nothing said on the way down, of the primary back in charge.
     let again = Hold::start_with(VIP, 50, 30, STREAM_TIMEOUT_MS, STREAM_INTERVAL_MS)?;
     thread::sleep(Duration::from_secs(2));
-    wait_for("the backup up to date", Duration::from_secs(15), || {
+    wait_for("the backup up to date", Duration::from_secs(30), || {
         Ok(ha_show(Node::Primary)?["daemon"]["lag_records"].as_u64() == Some(0))
     })?;
     forget_activation(Node::Backup);

@@ -110,13 +110,14 @@ fn start_keepalived(node: Node) -> Result<Daemon, String> {
     let config = format!("{HA_DIR}/keepalived-{ns}.conf");
     write(&config, &keepalived_config(node), 0o644)?;
     // The example's script, then the time since boot at which it made the Executor active:
-    // when the takeover was complete, whatever the test's polls see later.
+    // when the takeover was complete, whatever the test's polls see later. Written whole, by
+    // a rename, so that a poll never reads half of it.
     write(
         &format!("{HA_DIR}/notify-{ns}.sh"),
         &format!(
             "#!/bin/sh\nNDADM=/bin/ndadm ND_NOTIFY_STATE={HA_DIR}/state-{ns} /nd/nd-notify.sh \"$@\" || exit\n\
-             [ \"$1\" != master ] || cut -d' ' -f1 /proc/uptime >{}\n",
-            activated_file(node)
+             [ \"$1\" != master ] || {{ cut -d' ' -f1 /proc/uptime >{file}.$$ && mv -f {file}.$$ {file}; }}\n",
+            file = activated_file(node)
         ),
         0o755,
     )?;
@@ -156,6 +157,8 @@ pub fn uptime() -> Result<f64, String> {
 /// When, in seconds since boot, `node`'s notify script last made its Executor active.
 pub fn activated_at(node: Node) -> Result<Option<f64>, String> {
     match fs::read_to_string(activated_file(node)) {
+        // The script writes the file whole (a rename), but an old one may be left empty.
+        Ok(text) if text.trim().is_empty() => Ok(None),
         Ok(text) => text
             .trim()
             .parse()
