@@ -18,11 +18,11 @@ const WEIGHTS: [u32; 3] = [1, 2, 3];
 const STREAM_TIMEOUT_MS: u64 = 60_000;
 /// A keepalived that stops sends an advert of priority 0, and the backup takes over after a
 /// skew of (256 - 100) / 256 s for its priority (RFC 5798's Skew_Time): 0.6 s, within the
-/// 3 s the design promises, with the notify script and the polls that see the change.
+/// 3 s the design promises, with keepalived's exit and the backup's notify script.
 const STOP_TAKEOVER_EXPECTED: Duration = Duration::from_secs(3);
 /// VRRP with adverts every second declares a silent master dead after three missed adverts
-/// plus that skew: 3.6 s (RFC 5798's Master_Down_Interval); the notify script and the polls
-/// that see the change add about a second on the emulated machine with the debug kernel.
+/// plus that skew: 3.6 s (RFC 5798's Master_Down_Interval); the notify script adds about a
+/// second on the emulated machine with the debug kernel.
 const CRASH_TAKEOVER_EXPECTED: Duration = Duration::from_millis(4600);
 /// A takeover not done by then has failed.
 const TAKEOVER_LIMIT: Duration = Duration::from_secs(60);
@@ -154,14 +154,13 @@ fn all_kept(streams: Hold, when: &str, event: &str) -> Outcome {
 /// not a test: the emulated machine stalls for seconds at times. The limit only tells a
 /// takeover that never comes.
 fn takeover(pair: &HaPair, failed: f64, what: &str, expected: Duration) -> Outcome {
-    let mut activated = None;
     let seen = wait_for("the backup in charge", TAKEOVER_LIMIT, || {
         // The script writes the time just after it made the Executor active.
-        activated = activated_at(Node::Backup)?;
-        Ok(activated.is_some() && in_charge_alone(Node::Backup)?)
+        Ok(activated_at(Node::Backup)?.is_some() && in_charge_alone(Node::Backup)?)
     })
     .map_err(|e| e + &pair.explain())?;
-    let took = activated.unwrap_or(failed) - failed;
+    let activated = activated_at(Node::Backup)?.ok_or("the backup's activation time vanished")?;
+    let took = activated - failed;
     println!(
         "  takeover {took:.2} s after {what} (seen by the test's polls after {:.2} s)",
         seen.as_secs_f64()

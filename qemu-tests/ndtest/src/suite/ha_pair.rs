@@ -157,8 +157,6 @@ pub fn uptime() -> Result<f64, String> {
 /// When, in seconds since boot, `node`'s notify script last made its Executor active.
 pub fn activated_at(node: Node) -> Result<Option<f64>, String> {
     match fs::read_to_string(activated_file(node)) {
-        // The script writes the file whole (a rename), but an old one may be left empty.
-        Ok(text) if text.trim().is_empty() => Ok(None),
         Ok(text) => text
             .trim()
             .parse()
