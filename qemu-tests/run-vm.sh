@@ -48,7 +48,10 @@ mkdir -p "$(dirname "$log")"
 echo "run-vm: booting the $mode VM (log: $log)"
 set +e
 results=${ND_RESULTS:-$work/results.txt}
-timeout --foreground "${ND_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 \
+# Two CPUs as two sockets: the kernel has no ACPI, so it counts CPUs from SeaBIOS's MP table,
+# which lists only the first logical CPU of each package. QEMU's default -smp 2 is one package
+# of two cores and would boot on one CPU.
+timeout --foreground "${ND_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2,sockets=2 \
     -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initramfs.cpio.gz" \
     -serial mon:stdio -serial "file:$results" \
     -append "console=ttyS0 panic=-1 oops=panic ndvm.mode=$mode ndvm.only=$only ndvm.stress=${ND_STRESS:-0} ndvm.quick=${ND_BENCH_QUICK:-0}" \
