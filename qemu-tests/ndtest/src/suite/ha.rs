@@ -27,8 +27,8 @@ const CRASH_TAKEOVER_EXPECTED: Duration = Duration::from_millis(4600);
 /// A takeover not done by then has failed.
 const TAKEOVER_LIMIT: Duration = Duration::from_secs(60);
 /// A chunk every two seconds on each stream: hundreds of streams at five a second, or even
-/// one, keep the emulated machine's one CPU so busy (a load average of 200) that keepalived's
-/// adverts and notify scripts come seconds late and VRRP flaps.
+/// one, kept the emulated machine (then on one CPU) so busy, a load average of 200, that
+/// keepalived's adverts and notify scripts came seconds late and VRRP flapped.
 const STREAM_INTERVAL_MS: u64 = 2000;
 
 fn entries(node: Node) -> Result<u64, String> {
