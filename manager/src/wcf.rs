@@ -92,9 +92,20 @@
 //! steps that the sensitivity, once they are small, no longer commits, so the configured
 //! smoothing is not applied; the sensitivity is.
 //!
+//! *Why a probe, not the counters.* The Executor's counters give the same rate another way:
+//! connections completed over the time a server held at least one (the utilization law).
+//! But that counts requests, not work, and with the A/B/C/D mix, where 1% of the requests
+//! carry 44% of the work, whether one long request fell in a round decides its rate: in the
+//! simulator the rate over eight 2-second rounds still has an interquartile range of ±25%.
+//! A probe is the same small request every time, so its time varies only with the share it
+//! gets.
+//!
 //! *Limits.* Time the probe spends on the network is in `t` too: it pulls the rates of
 //! servers that hold few connections toward each other (under load `w (n + 1) / C`
-//! dominates). A server of `k` cores holding fewer than `k` requests answers as fast as an
+//! dominates), so the advisor's path should be a page whose own work is large next to a
+//! round trip, like a typical request; a probe answered in less than that time measures
+//! the network, and the weights then creep toward equal by steps the sensitivity may not
+//! commit. A server of `k` cores holding fewer than `k` requests answers as fast as an
 //! idle one, so under light load a many-core server shows less than its capacity; and
 //! established connections that sit idle (keep-alive) count in `n` without taking a share.
 //! Where some healthy server has no HTTP timing this round (no HTTP advisor is configured,

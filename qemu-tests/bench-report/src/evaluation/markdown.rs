@@ -40,8 +40,10 @@ another by doing real work. Each server runs `ndtest ps-serve`, an HTTP/1.0 serv
 answers a request `GET /work/N` when a processor-sharing server of its capacity would have \
 finished it: every request in progress gets an equal share of the capacity, the next \
 completion is computed exactly (the simulator's own queue, `nd-load-model`) and a timer wakes \
-the server then. Any other path costs one unit, so the Manager's HTTP advisor (`GET /`) waits \
-in the queue like a small request and its timing shows the load, as in the paper. Every \
+the server then. The Manager's HTTP advisor asks for `GET /work/20`, a request near the mean \
+size that waits in the queue like the others, so its timing shows the load, as in the paper; \
+a probe of one unit would take about as long as the emulated machine's own cost of a request \
+(a few milliseconds) and the `capacity` policy would measure that cost instead. Every \
 second a server's load (the mean number of requests in progress over the last second) is in \
 a file that the server's `nd-agent` reads with `cat` as the `load` host metric. A client that \
 gives up (a timeout) resets its connection and its request leaves the queue.

@@ -1,7 +1,7 @@
 //! The Manager of one run, for the Manager's policies: nd-manager in the balancer's namespace
 //! over the evaluation's port, with an HTTP advisor that probes the emulated servers (its
-//! `GET /` is a request of one work unit that waits in their queues, so its timing reflects
-//! the load, as in the paper) and a `load` host metric that an nd-agent on each server reads
+//! [`PROBE_PATH`] is a request that waits in their queues, so its timing reflects the load,
+//! as in the paper) and a `load` host metric that an nd-agent on each server reads
 //! from the server's load file. The Manager gives the port the policy's scheduler. All of
 //! them end with the run.
 
@@ -13,6 +13,14 @@ use crate::suite::manager_config::{agent_config, ManagerSetup, DEFAULT_METRICS};
 use std::time::Duration;
 
 use super::policy::{Policy, MAX_WEIGHT};
+
+/// What the HTTP advisor asks for: 20 work units, near the mean request (22.6), 20 ms on
+/// an idle fast server. A probe must be large next to what a request costs the emulated
+/// machine outside the server's queue (a few milliseconds of connection and scheduling):
+/// the `capacity` policy's rate `(n + 1) / t` of a one-unit probe measures that cost, the
+/// same on every server, and its weights then creep toward equal by a few percent a round,
+/// which the sensitivity does not commit.
+pub const PROBE_PATH: &str = "/work/20";
 
 /// Where the agents send their reports.
 const AGENT_PORT: u16 = 7050;
@@ -29,6 +37,7 @@ pub fn config(policy: Policy, capacities: Option<&[f64]>, interval: Duration) ->
         agent_listen: &format!("{BALANCER_ADDR}:{AGENT_PORT}"),
         metrics: DEFAULT_METRICS,
         advisor_port: SERVICE_PORT,
+        advisor_path: PROBE_PATH,
         // Within the interval, as the Manager requires.
         advisor_timeout: interval * 3 / 4,
         stale_after: interval * 3,
@@ -118,6 +127,12 @@ mod tests {
                 let declared: Vec<f64> = service.servers.iter().map(|s| s.capacity).collect();
                 assert_eq!(declared, capacities.map_or(vec![1.0; 3], <[f64]>::to_vec));
                 assert_eq!(parsed.advisors[0].timeout, Duration::from_millis(1500));
+                assert_eq!(
+                    parsed.advisors[0].kind,
+                    nd_manager::config::AdvisorKind::Http {
+                        path: PROBE_PATH.into()
+                    }
+                );
             }
         }
     }

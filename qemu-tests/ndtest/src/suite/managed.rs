@@ -32,6 +32,7 @@ fn manager_config(metrics: Metrics<'_>) -> String {
         agent_listen: &format!("{LB_ADDR}:{AGENT_PORT}"),
         metrics,
         advisor_port: HEALTH_PORT,
+        advisor_path: "/",
         advisor_timeout: ADVISOR_TIMEOUT,
         stale_after: STALE_AFTER,
         vip: VIP,

@@ -23,8 +23,9 @@ pub struct ManagerSetup<'a> {
     /// The address agents send their reports to: the Manager's host's, and a port.
     pub agent_listen: &'a str,
     pub metrics: Metrics<'a>,
-    /// The servers' port the HTTP advisor probes, path `/`.
+    /// The servers' port the HTTP advisor probes, and the path it asks for.
     pub advisor_port: u16,
+    pub advisor_path: &'a str,
     pub advisor_timeout: Duration,
     /// How long an agent's report stays valid.
     pub stale_after: Duration,
@@ -56,10 +57,11 @@ impl ManagerSetup<'_> {
         }
         let _ = write!(
             text,
-            "\n[[advisor]]\nname = \"http\"\nkind = \"http\"\nport = {}\npath = \"/\"\n\
+            "\n[[advisor]]\nname = \"http\"\nkind = \"http\"\nport = {}\npath = \"{}\"\n\
              timeout = \"{}ms\"\n\n[[host_metric]]\nname = \"load\"\nstale_after = \"{}ms\"\n\n\
              [[service]]\nvip = \"{}\"\nport = {}\nscheduler = \"{}\"\npolicy = \"{}\"\n",
             self.advisor_port,
+            self.advisor_path,
             self.advisor_timeout.as_millis(),
             self.stale_after.as_millis(),
             self.vip,
@@ -96,6 +98,7 @@ mod tests {
             agent_listen: "10.0.0.5:7050",
             metrics: DEFAULT_METRICS,
             advisor_port: 8000,
+            advisor_path: "/",
             advisor_timeout: Duration::from_millis(1500),
             stale_after: Duration::from_secs(6),
             vip: "10.0.0.100",
