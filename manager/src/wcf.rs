@@ -97,8 +97,7 @@
 //! But that counts requests, not work, and with the A/B/C/D mix, where 1% of the requests
 //! carry 44% of the work, whether one long request fell in a round decides its rate: in the
 //! simulator the rate over eight 2-second rounds still has an interquartile range of ±25%.
-//! A probe is the same small request every time, so its time varies only with the share it
-//! gets.
+//! A probe is the same request every time, so its time varies only with the share it gets.
 //!
 //! *Limits.* Time the probe spends on the network is in `t` too: it pulls the rates of
 //! servers that hold few connections toward each other (under load `w (n + 1) / C`

@@ -15,11 +15,9 @@ use std::time::Duration;
 use super::policy::{Policy, MAX_WEIGHT};
 
 /// What the HTTP advisor asks for: 20 work units, near the mean request (22.6), 20 ms on
-/// an idle fast server. A probe must be large next to what a request costs the emulated
-/// machine outside the server's queue (a few milliseconds of connection and scheduling):
-/// the `capacity` policy's rate `(n + 1) / t` of a one-unit probe measures that cost, the
-/// same on every server, and its weights then creep toward equal by a few percent a round,
-/// which the sensitivity does not commit.
+/// an idle fast server: large next to the few milliseconds a request costs the emulated
+/// machine outside the server's queue, which a one-unit probe would time instead (see the
+/// limits of `nd_manager::wcf::MeasuredCapacity`).
 pub const PROBE_PATH: &str = "/work/20";
 
 /// Where the agents send their reports.
