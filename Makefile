@@ -46,7 +46,7 @@ bench: tools
 bench-quick: tools
 	qemu-tests/run-bench.sh --quick
 
-# The load-sharing evaluation in the VM (about an hour); writes docs/evaluation-vm.md.
+# The load-sharing evaluation in the VM (about 45 minutes); writes docs/evaluation-vm.md.
 evaluate: tools
 	qemu-tests/run-evaluation.sh
 

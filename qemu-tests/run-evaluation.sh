@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The load-sharing evaluation: builds the test kernel without its debug options and the module
-# for it (both cached, as for the benchmark), runs the evaluation in the VM (about an hour: one
+# for it (both cached, as for the benchmark), runs the evaluation in the VM (about 45 minutes: one
 # round of five policies in each of six scenarios), and renders what it measured into
 # docs/evaluation-vm.md and its charts (docs/evaluation-vm-*.png: each scenario's response
 # times, and the Manager's weights).

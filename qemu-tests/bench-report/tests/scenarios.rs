@@ -271,7 +271,8 @@ fn the_targets_are_judged_on_the_figures() {
         target(
             &doc,
             "S5",
-            "Manager + wlc: intervals until every weight share settles, worst round"
+            "Manager + wlc: intervals until every weight share settles, worst round (the \
+             changed share's noise before the step: 0%)"
         ),
         "≤ 3 | 1 | yes |"
     );

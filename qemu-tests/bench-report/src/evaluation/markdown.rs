@@ -91,8 +91,9 @@ pub fn document(evaluation: &Evaluation, charts: &[Charts], analysis: Option<&st
              most a tenth of IPVS wlc's failed requests and the failing server at weight 0 \
              within 2 intervals; in S5 every weight share within 10% of its final value within \
              3 intervals of the step, without oscillating (judged on one reading of the weights \
-             per interval, as the simulation judges its rounds). A p99 above the timeout is \
-             only bounded, and so is a ratio with one.\n\n{}",
+             per interval, as the simulation judges its rounds; a single run cannot settle \
+             within a band narrower than its own noise, which is shown beside it). A p99 above \
+             the timeout is only bounded, and so is a ratio with one.\n\n{}",
             target_table(&targets)
         );
     }

@@ -266,11 +266,19 @@ fn step_change(evaluation: &Evaluation, out: &mut Vec<Target>) {
         let worst = settled
             .iter()
             .try_fold(0, |worst, s| s.map(|s| s.max(worst)));
+        // A run cannot settle within a band narrower than its own noise: shown beside it.
+        let noise = judged
+            .iter()
+            .flatten()
+            .map(|s| s.noise_before)
+            .fold(0.0, f64::max);
         out.push(Target {
             setting: scenario.short(),
             measure: format!(
-                "{}: intervals until every weight share settles, worst round",
-                managed.name()
+                "{}: intervals until every weight share settles, worst round (the changed \
+                 share's noise before the step: {:.0}%)",
+                managed.name(),
+                100.0 * noise
             ),
             goal: format!("≤ {TARGET_SETTLE_ROUNDS}"),
             value: worst.map_or("never".into(), |n| n.to_string()),
