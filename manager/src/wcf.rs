@@ -104,9 +104,12 @@
 //! dominates), so the advisor's path should be a page whose own work is large next to a
 //! round trip, like a typical request; a probe answered in less than that time measures
 //! the network, and the weights then creep toward equal by steps the sensitivity may not
-//! commit. A server of `k` cores holding fewer than `k` requests answers as fast as an
-//! idle one, so under light load a many-core server shows less than its capacity; and
-//! established connections that sit idle (keep-alive) count in `n` without taking a share.
+//! commit. It should not be much longer either: requests that arrive or end while a probe
+//! runs change its share unseen, so the longer the probe the noisier its rate (the
+//! simulator's report compares a one-unit probe with a 20-unit one). A server of `k` cores
+//! holding fewer than `k` requests answers as fast as an idle one, so under light load a
+//! many-core server shows less than its capacity; and established connections that sit
+//! idle (keep-alive) count in `n` without taking a share.
 //! Where some healthy server has no HTTP timing this round (no HTTP advisor is configured,
 //! or it has not answered one yet), the port's targets are the declared capacities instead:
 //! `target(S) = max_weight * c(S) / max_T c(T)`.

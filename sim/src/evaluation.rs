@@ -11,7 +11,7 @@ use crate::study::{step_response, study, PolicyResults, ScenarioResults, StepRes
 
 /// The Manager policies whose step response is studied: the two schedulers with the
 /// Manager's defaults first, then the variants.
-pub const STEP_POLICIES: [LoadSharing; 8] = [
+pub const STEP_POLICIES: [LoadSharing; 9] = [
     policy::MANAGER_WRR,
     policy::MANAGER_WLC,
     policy::MANAGER_WRR_1S,
@@ -20,6 +20,7 @@ pub const STEP_POLICIES: [LoadSharing; 8] = [
     policy::MANAGER_WLC_5S,
     policy::MANAGER_WRR_PROPORTIONAL,
     policy::MANAGER_WLC_INVERSE,
+    policy::MANAGER_WLC_PROBE_20,
 ];
 
 /// What to run.

@@ -16,6 +16,8 @@ pub struct ManagerSetup {
     /// A weight computation in place of the configured policy's, for comparisons the
     /// configuration does not offer.
     pub replaced_by: Option<Replacement>,
+    /// The work units of the HTTP advisor's probe; `None`: [`crate::run::PROBE_WORK`].
+    pub probe_units: Option<u32>,
 }
 
 /// A weight computation put in place of the configured policy's.
@@ -45,6 +47,7 @@ pub const DEFAULTS: ManagerSetup = ManagerSetup {
     policy: None,
     interval: None,
     replaced_by: None,
+    probe_units: None,
 };
 
 /// A policy: the Executor's scheduler and its weights.
@@ -85,6 +88,29 @@ impl LoadSharing {
         )
     }
 
+    /// The Manager's setup of a Manager policy, for the variants below.
+    const fn setup(self) -> ManagerSetup {
+        let WeightSource::Manager(setup) = self.weights else {
+            panic!("only the Manager's policies have variants");
+        };
+        setup
+    }
+
+    /// This policy with the Manager set up as `setup`, named `name` and `key`.
+    const fn set_up(
+        self,
+        setup: ManagerSetup,
+        name: &'static str,
+        key: &'static str,
+    ) -> LoadSharing {
+        LoadSharing {
+            name,
+            key,
+            weights: WeightSource::Manager(setup),
+            ..self
+        }
+    }
+
     /// This Manager policy with another interval, named `name` and `key`.
     pub const fn every(
         self,
@@ -92,18 +118,20 @@ impl LoadSharing {
         name: &'static str,
         key: &'static str,
     ) -> LoadSharing {
-        let WeightSource::Manager(setup) = self.weights else {
-            panic!("only the Manager has an interval");
+        let setup = ManagerSetup {
+            interval: Some(interval),
+            ..self.setup()
         };
-        LoadSharing {
-            name,
-            key,
-            weights: WeightSource::Manager(ManagerSetup {
-                interval: Some(interval),
-                ..setup
-            }),
-            ..self
-        }
+        self.set_up(setup, name, key)
+    }
+
+    /// This Manager policy with an HTTP probe of `units` of work, named `name` and `key`.
+    pub const fn probing(self, units: u32, name: &'static str, key: &'static str) -> LoadSharing {
+        let setup = ManagerSetup {
+            probe_units: Some(units),
+            ..self.setup()
+        };
+        self.set_up(setup, name, key)
     }
 
     /// This Manager policy with its weights computed by `replacement`, named `name` and
@@ -114,18 +142,17 @@ impl LoadSharing {
         name: &'static str,
         key: &'static str,
     ) -> LoadSharing {
-        let WeightSource::Manager(setup) = self.weights else {
-            panic!("only the Manager computes weights");
+        let setup = ManagerSetup {
+            replaced_by: Some(replacement),
+            ..self.setup()
         };
-        LoadSharing {
-            name,
-            key,
-            weights: WeightSource::Manager(ManagerSetup {
-                replaced_by: Some(replacement),
-                ..setup
-            }),
-            ..self
-        }
+        self.set_up(setup, name, key)
+    }
+
+    /// The work of this policy's HTTP probe, if the Manager sets its weights.
+    pub fn probe_work(&self) -> Option<f64> {
+        let setup = self.manager()?;
+        Some(setup.probe_units.map_or(crate::run::PROBE_WORK, f64::from))
     }
 }
 
@@ -232,15 +259,22 @@ pub const MANAGER_WLC_INVERSE: LoadSharing = MANAGER_WLC.replaced(
     "manager-wlc-inverse",
 );
 
-/// The Manager's variants: its two schedulers at the other intervals, and the weight
-/// computations it does not use.
-pub const VARIANTS: [LoadSharing; 6] = [
+/// Manager + wlc with the probe of the VM's evaluation (`GET /work/20`): a request near the
+/// mean size, which the VM needs because a request there costs the emulated machine a few
+/// milliseconds besides the server's work.
+pub const MANAGER_WLC_PROBE_20: LoadSharing =
+    MANAGER_WLC.probing(20, "Manager + wlc, 20-unit probe", "manager-wlc-probe-20");
+
+/// The Manager's variants: its two schedulers at the other intervals, the weight
+/// computations it does not use, and a larger probe.
+pub const VARIANTS: [LoadSharing; 7] = [
     MANAGER_WRR_1S,
     MANAGER_WRR_5S,
     MANAGER_WLC_1S,
     MANAGER_WLC_5S,
     MANAGER_WRR_PROPORTIONAL,
     MANAGER_WLC_INVERSE,
+    MANAGER_WLC_PROBE_20,
 ];
 
 /// Every policy, in table order.

@@ -584,6 +584,7 @@ pub fn markdown(evaluation: &Evaluation, command: &str) -> String {
     doc.push_str(&step_section(evaluation));
     doc.push_str(&interval_section(evaluation));
     doc.push_str(&computation_section(evaluation));
+    doc.push_str(&probe_section(evaluation));
     doc.push_str(&findings_section(evaluation));
     doc.push_str(&files_section());
     doc
@@ -624,8 +625,8 @@ fn model_section(evaluation: &Evaluation) -> String {
          (weights in proportion to each server's measured rate of service, `(connections + 1) \
          / probe time`, the median of three rounds). The simulated Executor runs the \
          scheduler the Manager gave the port. Manager policies start from the operator's \
-         weights. The Manager's variants (other intervals, other weight computations) are \
-         described where they are compared.\n\
+         weights. The Manager's variants (other intervals, other weight computations, a \
+         larger probe) are described where they are compared.\n\
          * **The Manager** runs every {} (its default interval) from a point of its interval \
          drawn from the seed. Like the daemon it reads the Executor's connections, probes, \
          and decides when the last answer is in or the advisor's {} timeout has run out. The \
@@ -951,6 +952,63 @@ fn computation_section(evaluation: &Evaluation) -> String {
         step_line(policy::MANAGER_WRR_PROPORTIONAL),
         step_line(policy::MANAGER_WLC),
         step_line(policy::MANAGER_WLC_INVERSE),
+    )
+}
+
+fn probe_section(evaluation: &Evaluation) -> String {
+    let mut table = String::from(
+        "| setting | IPVS wlc: mean | p99 | Manager + wlc, 1-unit probe (default): mean | p99 \
+         | 20-unit probe: mean | p99 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for results in &evaluation.scenarios {
+        let key = results.scenario.key;
+        let get = |p: LoadSharing| evaluation.results(key, p);
+        let (Some(wlc), Some(small), Some(large)) = (
+            get(policy::IPVS_WLC),
+            get(policy::MANAGER_WLC),
+            get(policy::MANAGER_WLC_PROBE_20),
+        ) else {
+            continue;
+        };
+        let against = |value: f64, base: f64| format!("{} ({})", time(value), ratio(value / base));
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            short_title(&results.scenario),
+            time(wlc.mean()),
+            time(wlc.p99()),
+            against(small.mean(), wlc.mean()),
+            against(small.p99(), wlc.p99()),
+            against(large.mean(), wlc.mean()),
+            against(large.p99(), wlc.p99()),
+        );
+    }
+    let step_line = |p: LoadSharing| {
+        evaluation.step_of(p).map_or(String::new(), |step| {
+            let runs = step.per_seed.len().max(1) as f64;
+            let noise = step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / runs;
+            format!(
+                "{}: every share {}, lag-one {:.2}, noise of a single run {}%",
+                p.name,
+                settles(step.ensemble_settling.all_settled_after),
+                mean_lag_one(step),
+                percent(noise)
+            )
+        })
+    };
+    format!(
+        "## The probe's size\n\n\
+         The `capacity` policy times the HTTP advisor's probe, so the probe's size matters. \
+         Here a request costs nothing but its work, and the default probe is {PROBE_WORK} \
+         unit; the VM's evaluation (`docs/evaluation-vm.md`) asks for 20 units, since there a \
+         request costs the emulated machine a few milliseconds besides its work and a \
+         one-unit probe would time that cost. A longer probe shares the server with more \
+         requests that arrive or end while it runs, which the connections counted as it goes \
+         out do not show, so its rate is noisier. Manager + wlc with each probe, at the \
+         default interval, and in brackets over IPVS wlc's:\n\n{table}\n\
+         After the step change: {}; {}.\n\n",
+        step_line(policy::MANAGER_WLC),
+        step_line(policy::MANAGER_WLC_PROBE_20),
     )
 }
 

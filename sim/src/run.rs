@@ -19,7 +19,8 @@ use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::server::{Job, SimServer};
 
-/// The advisor's probe: a small object, as a class A request.
+/// The advisor's probe unless a policy says otherwise: a small object, as a class A request
+/// (a request here costs nothing but its work, so even this one times the server alone).
 pub const PROBE_WORK: f64 = 1.0;
 
 /// Seconds between two agent reports.
@@ -52,6 +53,8 @@ struct Round {
 /// The Manager, its round and what its agents last reported.
 struct ManagerState {
     link: ManagerLink,
+    /// The work of the HTTP advisor's probe.
+    probe_work: f64,
     round: Option<Round>,
     rounds: u64,
     job_seconds: Vec<f64>,
@@ -107,6 +110,7 @@ impl<'a> Simulation<'a> {
                     setup,
                     &weights,
                 ),
+                probe_work: policy.probe_work().unwrap_or(PROBE_WORK),
                 round: None,
                 rounds: 0,
                 job_seconds: vec![0.0; weights.len()],
@@ -297,12 +301,13 @@ impl<'a> Simulation<'a> {
             pending: 0,
         };
         let mut probed = Vec::new();
+        let probe_work = manager.probe_work;
         for (index, server) in self.servers.iter_mut().enumerate() {
             if server.is_failing() {
                 round.outcomes[index] = Some(ProbeOutcome::Error(ERROR_STATUS));
             } else {
-                server.accept_probe(now, PROBE_WORK, id);
-                self.conservation.work_submitted += PROBE_WORK;
+                server.accept_probe(now, probe_work, id);
+                self.conservation.work_submitted += probe_work;
                 round.pending += 1;
                 probed.push(index);
             }

@@ -232,3 +232,20 @@ fn a_round_whose_probes_time_out_at_the_next_round_still_decides() {
     let rounds = best.weights.len() as f64;
     assert!((rounds - scaled.end() / interval).abs() <= 1.0, "{rounds}");
 }
+
+#[test]
+fn a_larger_probe_gives_every_server_that_much_more_work_each_round() {
+    let scenario = scenario::unknown_capacities(Scale::Quick);
+    let small = run_quick(&scenario, policy::MANAGER_WLC);
+    let large = run_quick(&scenario, policy::MANAGER_WLC_PROBE_20);
+    check_conservation(&scenario, &large);
+    // The same requests and the same rounds, each probing every server: 19 more units a
+    // probe.
+    let extra = (large.conservation.work_submitted - small.conservation.work_submitted) / 19.0;
+    let servers = scenario.capacities.len() as f64;
+    assert!(extra >= servers, "{extra} more probes' work");
+    assert!(
+        (extra / servers - (extra / servers).round()).abs() < 1e-6,
+        "{extra}"
+    );
+}
