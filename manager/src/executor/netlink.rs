@@ -1,9 +1,8 @@
 //! The Executor over generic netlink, through `ndadm`'s client.
 
 use std::net::Ipv4Addr;
-use std::sync::{Mutex, PoisonError};
 
-use ndadm::client::{Client, Error, ErrorKind};
+use ndadm::client::{Client, Error, ReconnectingClient};
 use ndadm::model::{
     HaRole, PortOptions, SchedulerKind, ServerOptions, Service, WeightEntry, WireState,
 };
@@ -13,10 +12,11 @@ use super::{Executor, ExecutorError, PortReading, ServerReading};
 /// The Executor of this network namespace, over generic netlink.
 ///
 /// The socket opens on first use and again after a failure that is not the kernel refusing a
-/// request, so the Manager rides out the module being unloaded and loaded again.
+/// request ([`ReconnectingClient`]), so the Manager rides out the module being unloaded and
+/// loaded again.
 #[derive(Default)]
 pub struct NetlinkExecutor {
-    client: Mutex<Option<Client>>,
+    client: ReconnectingClient,
 }
 
 impl NetlinkExecutor {
@@ -29,17 +29,7 @@ impl NetlinkExecutor {
         &self,
         request: impl FnOnce(&Client) -> Result<T, Error>,
     ) -> Result<T, ExecutorError> {
-        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if client.is_none() {
-            *client = Some(Client::connect()?);
-        }
-        let result = request(client.as_ref().expect("connected above"));
-        if let Err(error) = &result {
-            if !matches!(error.kind(), ErrorKind::Kernel(_)) {
-                *client = None;
-            }
-        }
-        Ok(result?)
+        Ok(self.client.with(request)?)
     }
 }
 

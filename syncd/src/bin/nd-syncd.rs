@@ -1,13 +1,13 @@
 //! `nd-syncd`: the Network Dispatcher sync daemon.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use nd_manager::logging::{self, LogFormat};
+use nd_manager::logging;
+use nd_manager::process::{self, write_pid_file, DaemonArgs};
+use nd_manager::shutdown;
 use nd_manager::signals::{Request, Signals};
-use nd_manager::{process, shutdown};
 use nd_syncd::config::Config;
 use nd_syncd::daemon::Daemon;
 use nd_syncd::executor::NetlinkExecutor;
@@ -21,22 +21,12 @@ use tracing::{info, warn};
 #[derive(Parser)]
 #[command(name = "nd-syncd", version)]
 struct Cli {
-    /// The configuration file.
-    #[arg(short, long, value_name = "FILE")]
-    config: PathBuf,
-    /// Only check the configuration: exit 0 if it is valid, 1 if not.
-    #[arg(long)]
-    check: bool,
-    /// Write the process id to this file once running; it is removed on a clean stop.
-    #[arg(long, value_name = "PATH")]
-    pid_file: Option<PathBuf>,
-    /// How log lines are written.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
+    #[command(flatten)]
+    daemon: DaemonArgs,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse().daemon;
     if cli.check {
         return match Config::load(&cli.config) {
             Ok(config) => {
@@ -59,7 +49,7 @@ fn main() -> ExitCode {
     process::run(serve(&cli))
 }
 
-async fn serve(cli: &Cli) -> Result<(), String> {
+async fn serve(cli: &DaemonArgs) -> Result<(), String> {
     let mut config = Config::load(&cli.config).map_err(|e| e.to_string())?;
     let mut signals = Signals::install().map_err(|e| format!("signal handlers: {e}"))?;
     let (trigger, shutdown) = shutdown::channel();
@@ -67,7 +57,7 @@ async fn serve(cli: &Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     if let Some(path) = &cli.pid_file {
-        write_pid(path)?;
+        write_pid_file(path)?;
     }
     let (reload, reloads) = mpsc::channel(1);
     let running = tokio::spawn(daemon.run(reloads));
@@ -94,13 +84,4 @@ async fn serve(cli: &Cli) -> Result<(), String> {
         let _ = std::fs::remove_file(path);
     }
     stopped.map_err(|e| format!("the daemon failed: {e}"))
-}
-
-/// Writes the pid file whole or not at all, so that a reader never sees it half written.
-fn write_pid(path: &Path) -> Result<(), String> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    std::fs::write(&partial, format!("{}\n", std::process::id()))
-        .and_then(|()| std::fs::rename(&partial, path))
-        .map_err(|e| format!("cannot write the pid file {}: {e}", path.display()))
 }

@@ -1,10 +1,9 @@
 //! The Executor over generic netlink, through `ndadm`'s client.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use ndadm::client::{Client, Error, ErrorKind, SyncEvent, SyncSubscription};
+use ndadm::client::{Client, Error, ErrorKind, ReconnectingClient, SyncEvent, SyncSubscription};
 use ndadm::model::{HaRole, Service, SyncRecord, SyncStatus, WeightEntry};
 use tracing::warn;
 
@@ -26,10 +25,11 @@ impl From<Error> for ExecutorError {
 /// The Executor of this network namespace, over generic netlink.
 ///
 /// The socket opens on first use and again after a failure that is not the kernel refusing a
-/// request, so the daemon rides out the module being unloaded and loaded again.
+/// request ([`ReconnectingClient`]), so the daemon rides out the module being unloaded and
+/// loaded again.
 #[derive(Default)]
 pub struct NetlinkExecutor {
-    client: Mutex<Option<Client>>,
+    client: ReconnectingClient,
 }
 
 impl NetlinkExecutor {
@@ -42,17 +42,7 @@ impl NetlinkExecutor {
         &self,
         request: impl FnOnce(&Client) -> Result<T, Error>,
     ) -> Result<T, ExecutorError> {
-        let mut client = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if client.is_none() {
-            *client = Some(Client::connect()?);
-        }
-        let result = request(client.as_ref().expect("connected above"));
-        if let Err(error) = &result {
-            if !matches!(error.kind(), ErrorKind::Kernel(_)) {
-                *client = None;
-            }
-        }
-        Ok(result?)
+        Ok(self.client.with(request)?)
     }
 }
 
