@@ -148,12 +148,6 @@ impl LoadSharing {
         };
         self.set_up(setup, name, key)
     }
-
-    /// The work of this policy's HTTP probe, if the Manager sets its weights.
-    pub fn probe_work(&self) -> Option<f64> {
-        let setup = self.manager()?;
-        Some(setup.probe_units.map_or(crate::run::PROBE_WORK, f64::from))
-    }
 }
 
 /// Round robin: weighted round robin with equal weights.

@@ -155,6 +155,11 @@ fn mean_lag_one(step: &StepResponse) -> f64 {
     step.per_seed.iter().map(|s| s.lag_one).sum::<f64>() / step.per_seed.len().max(1) as f64
 }
 
+/// The mean over the runs of each run's relative noise before the change.
+fn mean_noise(step: &StepResponse) -> f64 {
+    step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / step.per_seed.len().max(1) as f64
+}
+
 /// The setting titles' short names: "S1" for "S1: unknown capacities", "S5" for "S5 /
 /// setting 3: a step change".
 fn short_title(scenario: &Scenario) -> &'static str {
@@ -691,8 +696,7 @@ fn step_table(evaluation: &Evaluation) -> String {
                     .is_some_and(|n| n <= TARGET_SETTLE_ROUNDS)
             })
             .count();
-        let runs = step.per_seed.len() as f64;
-        let noise = step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / runs;
+        let noise = mean_noise(step);
         let lag_one = mean_lag_one(step);
         let in_rounds = |n: Option<usize>| match n {
             Some(n) => format!("{n} rounds ({})", time(n as f64 * interval)),
@@ -985,14 +989,12 @@ fn probe_section(evaluation: &Evaluation) -> String {
     }
     let step_line = |p: LoadSharing| {
         evaluation.step_of(p).map_or(String::new(), |step| {
-            let runs = step.per_seed.len().max(1) as f64;
-            let noise = step.per_seed.iter().map(|s| s.noise_before).sum::<f64>() / runs;
             format!(
                 "{}: every share {}, lag-one {:.2}, noise of a single run {}%",
                 p.name,
                 settles(step.ensemble_settling.all_settled_after),
                 mean_lag_one(step),
-                percent(noise)
+                percent(mean_noise(step))
             )
         })
     };

@@ -110,7 +110,7 @@ impl<'a> Simulation<'a> {
                     setup,
                     &weights,
                 ),
-                probe_work: policy.probe_work().unwrap_or(PROBE_WORK),
+                probe_work: setup.probe_units.map_or(PROBE_WORK, f64::from),
                 round: None,
                 rounds: 0,
                 job_seconds: vec![0.0; weights.len()],
